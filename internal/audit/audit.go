@@ -1,0 +1,230 @@
+// Package audit keeps Consento's tamper-evident audit trail: an append-only,
+// hash-chained log of who changed what, when and why.
+//
+// Each event's hash covers the previous event's hash and the event's stored
+// bytes. When an event concerns a person, its payload (reason, before,
+// after) is sealed with AES-256-GCM under that person's own key, and the
+// chain hashes the ciphertext. Destroying the key (crypto-shredding, on
+// erasure) makes those payloads unreadable while the chain still verifies.
+package audit
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/consento/consento/internal/store"
+)
+
+// Actor is who caused a change.
+type Actor struct {
+	// Type is "user", "token", "subject" (the person themself) or "system".
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+func (a Actor) String() string { return a.Type + ":" + a.ID }
+
+// System is the actor for changes Consento makes on its own.
+var System = Actor{Type: "system", ID: "consento"}
+
+// Entry is one change to record.
+type Entry struct {
+	Actor      Actor
+	Action     string // e.g. "person.create", "consent.record"
+	ObjectType string
+	ObjectID   string
+	// PersonID, when set, seals the payload under the person's key.
+	PersonID int64
+	Reason   string
+	Before   any
+	After    any
+}
+
+// Payload is the content of an event: sealed when it concerns a person.
+type Payload struct {
+	Reason string          `json:"reason,omitempty"`
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+}
+
+// Event is a stored audit event.
+type Event struct {
+	Seq        int64     `json:"seq"`
+	At         time.Time `json:"at"`
+	Actor      Actor     `json:"actor"`
+	Action     string    `json:"action"`
+	ObjectType string    `json:"object_type"`
+	ObjectID   string    `json:"object_id"`
+	PersonID   *int64    `json:"person_id,omitempty"`
+	Sealed     bool      `json:"sealed"`
+	// Payload is nil when the person's key has been destroyed.
+	Payload  *Payload `json:"payload,omitempty"`
+	Shredded bool     `json:"shredded,omitempty"`
+	Hash     string   `json:"hash"`
+
+	raw      []byte
+	prevHash []byte
+	hash     []byte
+}
+
+// NewPersonKey creates and stores the audit key of a new person.
+func NewPersonKey(tx *store.Tx, personID int64) ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(`INSERT INTO person_keys (person_id, key) VALUES (?, ?)`, personID, key); err != nil {
+		return nil, fmt.Errorf("audit: store person key: %w", err)
+	}
+	return key, nil
+}
+
+// PersonKey loads a person's key inside a write transaction.
+func PersonKey(tx *store.Tx, personID int64) ([]byte, error) {
+	var key []byte
+	err := tx.QueryRow(`SELECT key FROM person_keys WHERE person_id = ?`, personID).Scan(&key)
+	if err != nil {
+		return nil, fmt.Errorf("audit: person key %d: %w", personID, err)
+	}
+	if len(key) == 0 {
+		return nil, ErrShredded
+	}
+	return key, nil
+}
+
+// ErrShredded means the person's key was destroyed.
+var ErrShredded = errors.New("audit: the person's key has been destroyed")
+
+// Append writes one event at the head of the chain. key must be the
+// person's key when e.PersonID is set (see PersonKey / NewPersonKey).
+func Append(tx *store.Tx, at time.Time, e Entry, key []byte) (int64, error) {
+	p := Payload{Reason: e.Reason}
+	var err error
+	if e.Before != nil {
+		if p.Before, err = json.Marshal(e.Before); err != nil {
+			return 0, fmt.Errorf("audit: encode before: %w", err)
+		}
+	}
+	if e.After != nil {
+		if p.After, err = json.Marshal(e.After); err != nil {
+			return 0, fmt.Errorf("audit: encode after: %w", err)
+		}
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	seq, prev := tx.Head()
+	if prev == nil {
+		prev = []byte{}
+	}
+	seq++
+	sealed := e.PersonID != 0
+	if sealed {
+		if len(key) != 32 {
+			return 0, errors.New("audit: a person-bound event needs the person's key")
+		}
+		if raw, err = seal(key, seq, raw); err != nil {
+			return 0, err
+		}
+	}
+	ev := Event{
+		Seq: seq, At: at.UTC().Truncate(time.Microsecond), Actor: e.Actor, Action: e.Action,
+		ObjectType: e.ObjectType, ObjectID: e.ObjectID, Sealed: sealed, raw: raw, prevHash: prev,
+	}
+	var personID any
+	if sealed {
+		pid := e.PersonID
+		ev.PersonID = &pid
+		personID = pid
+	}
+	ev.hash = ev.computeHash()
+	if _, err := tx.Exec(`INSERT INTO audit_events (seq, at, actor_type, actor_id, action, object_type, object_id, person_id, sealed, payload, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seq, store.Micros(ev.At), e.Actor.Type, e.Actor.ID, e.Action, e.ObjectType, e.ObjectID, personID, b2i(sealed), raw, prev, ev.hash); err != nil {
+		return 0, fmt.Errorf("audit: append: %w", err)
+	}
+	tx.SetHead(seq, ev.hash)
+	return seq, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// computeHash is SHA-256 over the previous hash and every stored field,
+// each length-prefixed so that no two different events encode alike.
+func (e *Event) computeHash() []byte {
+	h := sha256.New()
+	var buf [binary.MaxVarintLen64]byte
+	field := func(b []byte) {
+		n := binary.PutUvarint(buf[:], uint64(len(b)))
+		h.Write(buf[:n])
+		h.Write(b)
+	}
+	num := func(v int64) {
+		n := binary.PutVarint(buf[:], v)
+		h.Write(buf[:n])
+	}
+	h.Write([]byte("consento-audit-v1"))
+	field(e.prevHash)
+	num(e.Seq)
+	num(e.At.UnixMicro())
+	field([]byte(e.Actor.Type))
+	field([]byte(e.Actor.ID))
+	field([]byte(e.Action))
+	field([]byte(e.ObjectType))
+	field([]byte(e.ObjectID))
+	if e.PersonID != nil {
+		num(*e.PersonID)
+	} else {
+		num(-1)
+	}
+	num(int64(b2i(e.Sealed)))
+	field(e.raw)
+	return h.Sum(nil)
+}
+
+func seal(key []byte, seq int64, plain []byte) ([]byte, error) {
+	aead, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plain, aad(seq)), nil
+}
+
+func open(key []byte, seq int64, sealed []byte) ([]byte, error) {
+	aead, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("audit: sealed payload too short")
+	}
+	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], aad(seq))
+}
+
+func aad(seq int64) []byte { return []byte("consento-audit:" + strconv.FormatInt(seq, 10)) }
+
+func gcm(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("audit: key: %w", err)
+	}
+	return cipher.NewGCM(block)
+}

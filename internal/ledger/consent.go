@@ -1,0 +1,427 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/store"
+)
+
+// File is an evidence attachment (a checked-in e-mail, a signature image).
+type File struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Content   []byte `json:"content,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+	Size      int64  `json:"size,omitempty"`
+}
+
+// Evidence is what proves a consent event (GDPR Art. 7(1)).
+type Evidence struct {
+	Note      string            `json:"note,omitempty"`
+	FormURL   string            `json:"form_url,omitempty"`
+	Form      map[string]string `json:"form,omitempty"` // snapshot of the submitted form
+	IP        string            `json:"ip,omitempty"`
+	UserAgent string            `json:"user_agent,omitempty"`
+	Files     []File            `json:"files,omitempty"`
+}
+
+// ConsentInput records one consent event.
+type ConsentInput struct {
+	PersonID    int64      `json:"person_id"`
+	Purpose     string     `json:"purpose"`
+	Kind        EventKind  `json:"kind"`
+	LegalBasis  LegalBasis `json:"legal_basis"`
+	Source      string     `json:"source"`
+	TextVersion int        `json:"text_version"`
+	Language    string     `json:"language"`
+	OccurredAt  *time.Time `json:"occurred_at"`
+	ValidUntil  *time.Time `json:"valid_until"`
+	Evidence    Evidence   `json:"evidence"`
+	Reason      string     `json:"reason"`
+}
+
+// ConsentEvent is one entry of a consent's append-only history.
+type ConsentEvent struct {
+	ID          int64      `json:"id"`
+	PersonID    int64      `json:"person_id"`
+	Purpose     string     `json:"purpose"`
+	Kind        EventKind  `json:"kind"`
+	LegalBasis  LegalBasis `json:"legal_basis"`
+	Source      string     `json:"source,omitempty"`
+	TextVersion int        `json:"text_version"`
+	Language    string     `json:"language"`
+	OccurredAt  time.Time  `json:"occurred_at"`
+	RecordedAt  time.Time  `json:"recorded_at"`
+	ValidUntil  *time.Time `json:"valid_until,omitempty"`
+	Actor       Actor      `json:"actor"`
+	Evidence    Evidence   `json:"evidence"`
+}
+
+// ConsentState is the current consent of a person for one purpose.
+type ConsentState struct {
+	Purpose     string     `json:"purpose"`
+	State       EventKind  `json:"state"` // "none" when nothing was recorded
+	Valid       bool       `json:"valid"` // processing is allowed now
+	LegalBasis  LegalBasis `json:"legal_basis,omitempty"`
+	Source      string     `json:"source,omitempty"`
+	TextVersion int        `json:"text_version,omitempty"`
+	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
+	UpdatedBy   string     `json:"updated_by,omitempty"`
+	ValidUntil  *time.Time `json:"valid_until,omitempty"`
+	EventID     int64      `json:"event_id,omitempty"`
+}
+
+// MaxEvidenceFile bounds one evidence attachment.
+const MaxEvidenceFile = 10 << 20
+
+// RecordConsent appends a consent event and moves the current state.
+func (s *Service) RecordConsent(ctx context.Context, actor Actor, in ConsentInput) (*ConsentEvent, error) {
+	if err := in.precheck(); err != nil {
+		return nil, err
+	}
+	var ev *ConsentEvent
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		ev, err = s.RecordConsentTx(tx, actor, in)
+		if err == nil {
+			tx.SetResult(ev.ID)
+		}
+		return err
+	})
+	return ev, err
+}
+
+// precheck validates what needs no database.
+func (in *ConsentInput) precheck() error {
+	var fe fieldErrs
+	if in.PersonID <= 0 {
+		fe.add("person_id", "is required")
+	}
+	if in.Purpose == "" {
+		fe.add("purpose", "is required")
+	}
+	if !in.Kind.Valid() {
+		fe.add("kind", "must be one of granted, withdrawn, refused, objected, pending, expired")
+	}
+	if in.LegalBasis != "" && !in.LegalBasis.Valid() {
+		fe.add("legal_basis", "must be one of "+legalBasisList())
+	}
+	if in.Language != "" && !validLanguage(in.Language) {
+		fe.add("language", "must be one of "+strings.Join(Languages, ", "))
+	}
+	if in.TextVersion < 0 {
+		fe.add("text_version", "must be positive")
+	}
+	if len(in.Evidence.Note) > 10000 {
+		fe.add("evidence.note", "must be at most 10000 characters")
+	}
+	for i, f := range in.Evidence.Files {
+		if strings.TrimSpace(f.Name) == "" {
+			fe.add(fmt.Sprintf("evidence.files[%d].name", i), "is required")
+		}
+		if len(f.Content) == 0 {
+			fe.add(fmt.Sprintf("evidence.files[%d].content", i), "is empty")
+		}
+		if len(f.Content) > MaxEvidenceFile {
+			fe.add(fmt.Sprintf("evidence.files[%d].content", i), "is larger than 10 MiB")
+		}
+	}
+	return fe.err()
+}
+
+// RecordConsentTx records a consent event inside a running transaction.
+func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*ConsentEvent, error) {
+	if err := in.precheck(); err != nil {
+		return nil, err
+	}
+	now := s.now().Truncate(time.Microsecond)
+	occurred := now
+	if in.OccurredAt != nil && !in.OccurredAt.IsZero() {
+		occurred = in.OccurredAt.UTC().Truncate(time.Microsecond)
+		if occurred.After(now.Add(5 * time.Minute)) {
+			return nil, invalid("validation", "a consent event cannot lie in the future", FieldError{Field: "occurred_at", Message: "is in the future"})
+		}
+	}
+	if in.ValidUntil != nil && !in.ValidUntil.After(occurred) {
+		return nil, invalid("validation", "valid_until must be after the event", FieldError{Field: "valid_until", Message: "is not after occurred_at"})
+	}
+	var status, lang string
+	err := tx.QueryRow(`SELECT status, language FROM persons WHERE id = ?`, in.PersonID).Scan(&status, &lang)
+	if isNoRows(err) {
+		return nil, notFound("unknown-person", "there is no such person")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := writable(&Person{Status: status}); err != nil {
+		return nil, err
+	}
+	p, err := loadPurpose(tx, "p.key = ?", in.Purpose)
+	if err != nil {
+		if e, ok := AsError(err); ok && e.Kind == KindNotFound {
+			return nil, invalid("unknown-purpose", fmt.Sprintf("there is no purpose %q", in.Purpose), FieldError{Field: "purpose", Message: "unknown purpose"})
+		}
+		return nil, err
+	}
+	if p.Archived && (in.Kind == Granted || in.Kind == Pending) {
+		return nil, invalid("archived-purpose", "the purpose is archived: no new consent can be given for it", FieldError{Field: "purpose", Message: "archived"})
+	}
+	basis := in.LegalBasis
+	if basis == "" {
+		basis = p.DefaultLegalBasis
+		if in.Kind != Granted && in.Kind != Objected && p.Allows(Consent) {
+			basis = Consent
+		}
+	}
+	if !p.Allows(basis) {
+		msg := fmt.Sprintf("the purpose %q allows only %s", p.Key, strings.ReplaceAll(joinBases(p.AllowedLegalBases), ",", ", "))
+		if p.ConsentRequired {
+			msg = fmt.Sprintf("the purpose %q requires consent: %s is not allowed", p.Key, basis)
+		}
+		return nil, invalid("legal-basis-not-allowed", msg, FieldError{Field: "legal_basis", Message: "not allowed for this purpose"})
+	}
+	version := in.TextVersion
+	if version == 0 {
+		version = p.CurrentVersion
+	} else if version > p.CurrentVersion {
+		return nil, invalid("unknown-text-version", fmt.Sprintf("the purpose %q has no text version %d", p.Key, version), FieldError{Field: "text_version", Message: "unknown"})
+	}
+	if in.Language != "" {
+		lang = in.Language
+	}
+	source := in.Source
+	if source == "" {
+		source = defaultSourceFor(actor)
+	}
+	srcID, err := sourceID(tx, source)
+	if err != nil {
+		return nil, err
+	}
+	ev := &ConsentEvent{
+		PersonID: in.PersonID, Purpose: p.Key, Kind: in.Kind, LegalBasis: basis, Source: source, TextVersion: version,
+		Language: lang, OccurredAt: occurred, RecordedAt: now, ValidUntil: in.ValidUntil, Actor: actor, Evidence: in.Evidence,
+	}
+	if ev.ValidUntil != nil {
+		v := ev.ValidUntil.UTC().Truncate(time.Microsecond)
+		ev.ValidUntil = &v
+	}
+	files := ev.Evidence.Files
+	ev.Evidence.Files = make([]File, len(files))
+	for i, f := range files {
+		sum := sha256.Sum256(f.Content)
+		h := hex.EncodeToString(sum[:])
+		mt := f.MediaType
+		if mt == "" {
+			mt = "application/octet-stream"
+		}
+		if _, err := tx.Exec(`INSERT INTO evidence_files (sha256, media_type, size, content, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
+			h, mt, len(f.Content), f.Content, store.Micros(now)); err != nil {
+			return nil, fmt.Errorf("ledger: store evidence file: %w", err)
+		}
+		ev.Evidence.Files[i] = File{Name: f.Name, MediaType: mt, SHA256: h, Size: int64(len(f.Content))}
+	}
+	evidence, _ := json.Marshal(ev.Evidence)
+	ev.ID, err = tx.InsertID(`INSERT INTO consent_events (person_id, purpose_id, kind, legal_basis, source_id, text_version, language, occurred_at, recorded_at, valid_until, actor_type, actor_id, evidence)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.PersonID, p.ID, string(in.Kind), string(basis), srcID, version, lang, store.Micros(occurred), store.Micros(now), nullTime(ev.ValidUntil), actor.Type, actor.ID, string(evidence))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: record consent: %w", err)
+	}
+	for _, f := range ev.Evidence.Files {
+		if _, err := tx.Exec(`INSERT INTO consent_event_files (event_id, sha256, filename) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, ev.ID, f.SHA256, f.Name); err != nil {
+			return nil, fmt.Errorf("ledger: link evidence file: %w", err)
+		}
+	}
+	var before *ConsentState
+	var prevKind, prevBasis string
+	var prevAt int64
+	err = tx.QueryRow(`SELECT kind, legal_basis, occurred_at FROM consents WHERE person_id = ? AND purpose_id = ?`, in.PersonID, p.ID).Scan(&prevKind, &prevBasis, &prevAt)
+	switch {
+	case isNoRows(err):
+		_, err = tx.Exec(`INSERT INTO consents (person_id, purpose_id, event_id, kind, legal_basis, occurred_at, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			in.PersonID, p.ID, ev.ID, string(in.Kind), string(basis), store.Micros(occurred), nullTime(ev.ValidUntil))
+	case err == nil:
+		before = &ConsentState{Purpose: p.Key, State: EventKind(prevKind), LegalBasis: LegalBasis(prevBasis)}
+		// A back-dated event joins the history but does not override a newer state.
+		if store.Micros(occurred) >= prevAt {
+			_, err = tx.Exec(`UPDATE consents SET event_id = ?, kind = ?, legal_basis = ?, occurred_at = ?, valid_until = ? WHERE person_id = ? AND purpose_id = ?`,
+				ev.ID, string(in.Kind), string(basis), store.Micros(occurred), nullTime(ev.ValidUntil), in.PersonID, p.ID)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: update consent state: %w", err)
+	}
+	if err := recordPerson(tx, now, audit.Entry{
+		Actor: actor, Action: "consent." + string(in.Kind), ObjectType: "consent_event", ObjectID: strconv.FormatInt(ev.ID, 10),
+		PersonID: in.PersonID, Reason: in.Reason, Before: before, After: ev,
+	}); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func defaultSourceFor(a Actor) string {
+	switch a.Type {
+	case "token":
+		return "api"
+	case "subject":
+		return "self_service"
+	case "system":
+		return "import"
+	}
+	return "phone"
+}
+
+// Consents returns the current state of every purpose for a person:
+// recorded ones first, then the active purposes with nothing recorded.
+func (s *Service) Consents(ctx context.Context, personID int64) ([]ConsentState, error) {
+	if _, err := s.personStatus(ctx, personID); err != nil {
+		return nil, err
+	}
+	return s.consentStates(ctx, personID, "")
+}
+
+// ConsentFor returns the current state of one purpose for a person.
+func (s *Service) ConsentFor(ctx context.Context, personID int64, purpose string) (*ConsentState, error) {
+	if _, err := s.personStatus(ctx, personID); err != nil {
+		return nil, err
+	}
+	st, err := s.consentStates(ctx, personID, purpose)
+	if err != nil {
+		return nil, err
+	}
+	if len(st) == 0 {
+		return nil, notFound("unknown-purpose", fmt.Sprintf("there is no purpose %q", purpose))
+	}
+	return &st[0], nil
+}
+
+func (s *Service) personStatus(ctx context.Context, id int64) (string, error) {
+	var st string
+	err := s.db.QueryRow(ctx, `SELECT status FROM persons WHERE id = ?`, id).Scan(&st)
+	if isNoRows(err) {
+		return "", notFound("unknown-person", "there is no such person")
+	}
+	return st, err
+}
+
+func (s *Service) consentStates(ctx context.Context, personID int64, purpose string) ([]ConsentState, error) {
+	q := `SELECT pu.key, pu.archived, c.kind, c.legal_basis, c.valid_until, e.id, e.text_version, e.recorded_at, e.actor_type, e.actor_id, COALESCE(src.key, '')
+		FROM purposes pu
+		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ?
+		LEFT JOIN consent_events e ON e.id = c.event_id
+		LEFT JOIN sources src ON src.id = e.source_id
+		WHERE (c.person_id IS NOT NULL OR pu.archived = 0)`
+	args := []any{personID}
+	if purpose != "" {
+		q += ` AND pu.key = ?`
+		args = append(args, purpose)
+	}
+	q += ` ORDER BY pu.id`
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: consent states: %w", err)
+	}
+	defer rows.Close()
+	now := s.now()
+	out := []ConsentState{}
+	for rows.Next() {
+		var st ConsentState
+		var archived int64
+		var kind, basis, actorType, actorID sql.NullString
+		var validUntil, eventID, version, recorded sql.NullInt64
+		if err := rows.Scan(&st.Purpose, &archived, &kind, &basis, &validUntil, &eventID, &version, &recorded, &actorType, &actorID, &st.Source); err != nil {
+			return nil, err
+		}
+		if !kind.Valid {
+			st.State = "none"
+			out = append(out, st)
+			continue
+		}
+		st.State, st.LegalBasis = EventKind(kind.String), LegalBasis(basis.String)
+		st.ValidUntil, st.UpdatedAt = timePtr(validUntil), timePtr(recorded)
+		st.EventID, st.TextVersion = eventID.Int64, int(version.Int64)
+		st.UpdatedBy = actorType.String + ":" + actorID.String
+		if st.State == Granted && st.ValidUntil != nil && !st.ValidUntil.After(now) {
+			st.State = Expired
+		}
+		st.Valid = st.State == Granted && archived == 0
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+const eventCols = `e.id, e.person_id, pu.key, e.kind, e.legal_basis, COALESCE(src.key, ''), e.text_version, e.language, e.occurred_at, e.recorded_at, e.valid_until, e.actor_type, e.actor_id, e.evidence
+	FROM consent_events e JOIN purposes pu ON pu.id = e.purpose_id LEFT JOIN sources src ON src.id = e.source_id`
+
+func scanConsentEvent(sc interface{ Scan(...any) error }) (*ConsentEvent, error) {
+	var ev ConsentEvent
+	var kind, basis, evidence string
+	var occurred, recorded int64
+	var validUntil sql.NullInt64
+	if err := sc.Scan(&ev.ID, &ev.PersonID, &ev.Purpose, &kind, &basis, &ev.Source, &ev.TextVersion, &ev.Language, &occurred, &recorded, &validUntil, &ev.Actor.Type, &ev.Actor.ID, &evidence); err != nil {
+		return nil, err
+	}
+	ev.Kind, ev.LegalBasis = EventKind(kind), LegalBasis(basis)
+	ev.OccurredAt, ev.RecordedAt, ev.ValidUntil = store.FromMicros(occurred), store.FromMicros(recorded), timePtr(validUntil)
+	_ = json.Unmarshal([]byte(evidence), &ev.Evidence)
+	return &ev, nil
+}
+
+// ConsentEventByID returns one consent event.
+func (s *Service) ConsentEventByID(ctx context.Context, id int64) (*ConsentEvent, error) {
+	ev, err := scanConsentEvent(s.db.QueryRow(ctx, `SELECT `+eventCols+` WHERE e.id = ?`, id))
+	if isNoRows(err) {
+		return nil, notFound("unknown-consent-event", "there is no such consent event")
+	}
+	return ev, err
+}
+
+// History lists a person's consent events, newest first, optionally for one purpose.
+func (s *Service) History(ctx context.Context, personID int64, purpose string) ([]*ConsentEvent, error) {
+	if _, err := s.personStatus(ctx, personID); err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + eventCols + ` WHERE e.person_id = ?`
+	args := []any{personID}
+	if purpose != "" {
+		if _, err := s.Purpose(ctx, purpose); err != nil {
+			return nil, err
+		}
+		q += ` AND pu.key = ?`
+		args = append(args, purpose)
+	}
+	rows, err := s.db.Query(ctx, q+` ORDER BY e.occurred_at DESC, e.id DESC`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*ConsentEvent{}
+	for rows.Next() {
+		ev, err := scanConsentEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// EvidenceFile returns an evidence attachment by its SHA-256.
+func (s *Service) EvidenceFile(ctx context.Context, sum string) (*File, error) {
+	var f File
+	err := s.db.QueryRow(ctx, `SELECT sha256, media_type, size, content FROM evidence_files WHERE sha256 = ?`, strings.ToLower(sum)).Scan(&f.SHA256, &f.MediaType, &f.Size, &f.Content)
+	if isNoRows(err) {
+		return nil, notFound("unknown-file", "there is no such evidence file")
+	}
+	return &f, err
+}

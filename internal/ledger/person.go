@@ -1,0 +1,633 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/store"
+)
+
+// Person statuses.
+const (
+	StatusActive     = "active"
+	StatusRestricted = "restricted"
+	StatusAnonymized = "anonymized"
+)
+
+// Phone is one phone number.
+type Phone struct {
+	Kind   string `json:"kind,omitempty"` // mobile, work, home, …
+	Number string `json:"number"`
+}
+
+// Address is a postal address.
+type Address struct {
+	Street     string `json:"street,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
+	City       string `json:"city,omitempty"`
+	Country    string `json:"country,omitempty"`
+}
+
+// Person is a data subject: a contact or a lead.
+type Person struct {
+	ID             int64          `json:"id"`
+	FirstName      string         `json:"first_name"`
+	LastName       string         `json:"last_name"`
+	Emails         []string       `json:"emails"`
+	Phones         []Phone        `json:"phones"`
+	Address        Address        `json:"address"`
+	OrganisationID *int64         `json:"organisation_id,omitempty"`
+	Language       string         `json:"language"`
+	Custom         map[string]any `json:"custom"`
+	Status         string         `json:"status"`
+	Source         string         `json:"source,omitempty"`
+	Light          Light          `json:"traffic_light"`
+	CreatedAt      time.Time      `json:"created_at"`
+	CreatedBy      string         `json:"created_by"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	UpdatedBy      string         `json:"updated_by"`
+}
+
+// PersonInput creates a person.
+type PersonInput struct {
+	FirstName      string         `json:"first_name"`
+	LastName       string         `json:"last_name"`
+	Emails         []string       `json:"emails"`
+	Phones         []Phone        `json:"phones"`
+	Address        Address        `json:"address"`
+	OrganisationID *int64         `json:"organisation_id"`
+	Language       string         `json:"language"`
+	Custom         map[string]any `json:"custom"`
+	Source         string         `json:"source"`
+	Reason         string         `json:"reason"`
+}
+
+// PersonPatch changes a person; nil fields stay as they are.
+type PersonPatch struct {
+	FirstName      *string        `json:"first_name"`
+	LastName       *string        `json:"last_name"`
+	Emails         []string       `json:"emails"`
+	Phones         []Phone        `json:"phones"`
+	Address        *Address       `json:"address"`
+	OrganisationID *int64         `json:"organisation_id"`
+	Language       *string        `json:"language"`
+	Custom         map[string]any `json:"custom"`
+	Reason         string         `json:"reason"`
+}
+
+// NormalizeEmail validates an e-mail address and returns its stored form
+// (trimmed, lower case).
+func NormalizeEmail(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || len(s) > 254 {
+		return "", false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
+		return "", false
+	}
+	return s, true
+}
+
+const maxField = 200
+
+func (s *Service) validatePerson(ctx context.Context, tx *store.Tx, p *Person) error {
+	var fe fieldErrs
+	trim := func(field string, v *string) {
+		*v = strings.TrimSpace(*v)
+		if len(*v) > maxField {
+			fe.add(field, fmt.Sprintf("must be at most %d characters", maxField))
+		}
+	}
+	trim("first_name", &p.FirstName)
+	trim("last_name", &p.LastName)
+	trim("address.street", &p.Address.Street)
+	trim("address.postal_code", &p.Address.PostalCode)
+	trim("address.city", &p.Address.City)
+	trim("address.country", &p.Address.Country)
+	if p.FirstName == "" && p.LastName == "" && len(p.Emails) == 0 {
+		fe.add("last_name", "a person needs a name or an e-mail address")
+	}
+	seen := map[string]bool{}
+	emails := p.Emails[:0:0]
+	for i, e := range p.Emails {
+		n, ok := NormalizeEmail(e)
+		if !ok {
+			fe.add(fmt.Sprintf("emails[%d]", i), "is not a valid e-mail address")
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			emails = append(emails, n)
+		}
+	}
+	p.Emails = emails
+	for i := range p.Phones {
+		p.Phones[i].Number = strings.TrimSpace(p.Phones[i].Number)
+		p.Phones[i].Kind = strings.TrimSpace(p.Phones[i].Kind)
+		if !validPhone(p.Phones[i].Number) {
+			fe.add(fmt.Sprintf("phones[%d].number", i), "is not a valid phone number (digits, spaces, + - ( ) / only)")
+		}
+	}
+	if p.Language == "" {
+		p.Language = "en"
+	}
+	if !validLanguage(p.Language) {
+		fe.add("language", "must be one of "+strings.Join(Languages, ", "))
+	}
+	if p.OrganisationID != nil {
+		var one int
+		if err := tx.QueryRow(`SELECT 1 FROM organisations WHERE id = ?`, *p.OrganisationID).Scan(&one); err != nil {
+			fe.add("organisation_id", "there is no such organisation")
+		}
+	}
+	custom, cfe, err := validateCustom(tx, p.Custom)
+	if err != nil {
+		return err
+	}
+	fe = append(fe, cfe...)
+	p.Custom = custom
+	return fe.err()
+}
+
+func validPhone(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune(" +-()/.", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 3 && len(s) <= 40
+}
+
+// CreatePerson adds a person, their e-mail addresses and audit key.
+func (s *Service) CreatePerson(ctx context.Context, actor Actor, in PersonInput) (*Person, error) {
+	var id int64
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		id, err = s.CreatePersonTx(tx, actor, in)
+		if err == nil {
+			tx.SetResult(id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Person(ctx, id)
+}
+
+// CreatePersonTx adds a person inside a running write transaction.
+func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int64, error) {
+	now := s.now()
+	p := &Person{
+		FirstName: in.FirstName, LastName: in.LastName, Emails: in.Emails, Phones: in.Phones,
+		Address: in.Address, OrganisationID: in.OrganisationID, Language: in.Language, Custom: in.Custom,
+		Status: StatusActive, CreatedBy: actor.String(), UpdatedBy: actor.String(), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.validatePerson(tx.Ctx(), tx, p); err != nil {
+		return 0, err
+	}
+	var srcID any
+	if in.Source != "" {
+		id, err := sourceID(tx, in.Source)
+		if err != nil {
+			return 0, err
+		}
+		srcID = id
+		p.Source = in.Source
+	}
+	if err := checkEmailsFree(tx, p.Emails, 0); err != nil {
+		return 0, err
+	}
+	custom, _ := json.Marshal(p.Custom)
+	id, err := tx.InsertID(`INSERT INTO persons (first_name, last_name, organisation_id, language, street, postal_code, city, country, custom, status, source_id, created_at, created_by, updated_at, updated_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.FirstName, p.LastName, p.OrganisationID, p.Language, p.Address.Street, p.Address.PostalCode, p.Address.City, p.Address.Country,
+		string(custom), p.Status, srcID, store.Micros(now), p.CreatedBy, store.Micros(now), p.UpdatedBy)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: create person: %w", err)
+	}
+	p.ID = id
+	if err := writeContacts(tx, id, p.Emails, p.Phones); err != nil {
+		return 0, err
+	}
+	key, err := audit.NewPersonKey(tx, id)
+	if err != nil {
+		return 0, err
+	}
+	_, err = audit.Append(tx, now, audit.Entry{Actor: actor, Action: "person.create", ObjectType: "person", ObjectID: strconv.FormatInt(id, 10), PersonID: id, Reason: in.Reason, After: p}, key)
+	return id, err
+}
+
+func checkEmailsFree(tx *store.Tx, emails []string, self int64) error {
+	for i, e := range emails {
+		var owner int64
+		err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, e).Scan(&owner)
+		if err == nil && owner != self {
+			return conflict("duplicate-email", "another person has this e-mail address already",
+				FieldError{Field: fmt.Sprintf("emails[%d]", i), Message: "belongs to person " + strconv.FormatInt(owner, 10)})
+		}
+		if err != nil && !isNoRows(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeContacts(tx *store.Tx, id int64, emails []string, phones []Phone) error {
+	for i, e := range emails {
+		if _, err := tx.Exec(`INSERT INTO person_emails (email, person_id, is_primary) VALUES (?, ?, ?)`, e, id, b2i(i == 0)); err != nil {
+			if store.IsUniqueViolation(err) {
+				return conflict("duplicate-email", "another person has this e-mail address already", FieldError{Field: fmt.Sprintf("emails[%d]", i), Message: "is taken"})
+			}
+			return fmt.Errorf("ledger: store e-mail: %w", err)
+		}
+	}
+	for i, ph := range phones {
+		if _, err := tx.Exec(`INSERT INTO person_phones (person_id, position, kind, number) VALUES (?, ?, ?, ?)`, id, i, ph.Kind, ph.Number); err != nil {
+			return fmt.Errorf("ledger: store phone: %w", err)
+		}
+	}
+	return nil
+}
+
+// UpdatePerson applies a patch. A restricted person cannot be changed.
+func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch PersonPatch) (*Person, error) {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		now := s.now()
+		before, err := loadPersonTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := writable(before); err != nil {
+			return err
+		}
+		p := *before
+		if patch.FirstName != nil {
+			p.FirstName = *patch.FirstName
+		}
+		if patch.LastName != nil {
+			p.LastName = *patch.LastName
+		}
+		if patch.Emails != nil {
+			p.Emails = patch.Emails
+		}
+		if patch.Phones != nil {
+			p.Phones = patch.Phones
+		}
+		if patch.Address != nil {
+			p.Address = *patch.Address
+		}
+		if patch.OrganisationID != nil {
+			if *patch.OrganisationID == 0 {
+				p.OrganisationID = nil
+			} else {
+				p.OrganisationID = patch.OrganisationID
+			}
+		}
+		if patch.Language != nil {
+			p.Language = *patch.Language
+		}
+		if patch.Custom != nil {
+			merged := map[string]any{}
+			for k, v := range before.Custom {
+				merged[k] = v
+			}
+			for k, v := range patch.Custom {
+				if v == nil {
+					delete(merged, k)
+				} else {
+					merged[k] = v
+				}
+			}
+			p.Custom = merged
+		}
+		if err := s.validatePerson(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := checkEmailsFree(tx, p.Emails, id); err != nil {
+			return err
+		}
+		p.UpdatedAt, p.UpdatedBy = now, actor.String()
+		custom, _ := json.Marshal(p.Custom)
+		if _, err := tx.Exec(`UPDATE persons SET first_name = ?, last_name = ?, organisation_id = ?, language = ?, street = ?, postal_code = ?, city = ?, country = ?, custom = ?, updated_at = ?, updated_by = ? WHERE id = ?`,
+			p.FirstName, p.LastName, p.OrganisationID, p.Language, p.Address.Street, p.Address.PostalCode, p.Address.City, p.Address.Country, string(custom), store.Micros(now), p.UpdatedBy, id); err != nil {
+			return fmt.Errorf("ledger: update person: %w", err)
+		}
+		if _, err := tx.Exec(`DELETE FROM person_emails WHERE person_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`DELETE FROM person_phones WHERE person_id = ?`, id); err != nil {
+			return err
+		}
+		if err := writeContacts(tx, id, p.Emails, p.Phones); err != nil {
+			return err
+		}
+		return recordPerson(tx, now, audit.Entry{Actor: actor, Action: "person.update", ObjectType: "person", ObjectID: strconv.FormatInt(id, 10), PersonID: id, Reason: patch.Reason, Before: before, After: p})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Person(ctx, id)
+}
+
+func writable(p *Person) error {
+	switch p.Status {
+	case StatusRestricted:
+		return &Error{Kind: KindLocked, Code: "person-restricted", Message: "processing of this person is restricted (GDPR Art. 18): no changes until the restriction is lifted"}
+	case StatusAnonymized:
+		return &Error{Kind: KindGone, Code: "person-anonymized", Message: "this person was anonymized"}
+	}
+	return nil
+}
+
+const personCols = `p.id, p.first_name, p.last_name, p.organisation_id, p.language, p.street, p.postal_code, p.city, p.country, p.custom, p.status, COALESCE(s.key, ''), p.created_at, p.created_by, p.updated_at, p.updated_by`
+
+func scanPerson(sc interface{ Scan(...any) error }, extra ...any) (*Person, error) {
+	var p Person
+	var org sql.NullInt64
+	var custom string
+	var created, updated int64
+	dest := []any{&p.ID, &p.FirstName, &p.LastName, &org, &p.Language, &p.Address.Street, &p.Address.PostalCode, &p.Address.City, &p.Address.Country, &custom, &p.Status, &p.Source, &created, &p.CreatedBy, &updated, &p.UpdatedBy}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	if org.Valid {
+		v := org.Int64
+		p.OrganisationID = &v
+	}
+	p.CreatedAt, p.UpdatedAt = store.FromMicros(created), store.FromMicros(updated)
+	p.Custom = map[string]any{}
+	_ = json.Unmarshal([]byte(custom), &p.Custom)
+	p.Emails, p.Phones = []string{}, []Phone{}
+	return &p, nil
+}
+
+func loadPersonTx(tx *store.Tx, id int64) (*Person, error) {
+	p, err := scanPerson(tx.QueryRow(`SELECT `+personCols+` FROM persons p LEFT JOIN sources s ON s.id = p.source_id WHERE p.id = ?`, id))
+	if isNoRows(err) {
+		return nil, notFound("unknown-person", "there is no such person")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: load person: %w", err)
+	}
+	rows, err := tx.Query(`SELECT email FROM person_emails WHERE person_id = ? ORDER BY is_primary DESC, email`, id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		p.Emails = append(p.Emails, e)
+	}
+	rows.Close()
+	rows, err = tx.Query(`SELECT kind, number FROM person_phones WHERE person_id = ? ORDER BY position`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ph Phone
+		if err := rows.Scan(&ph.Kind, &ph.Number); err != nil {
+			return nil, err
+		}
+		p.Phones = append(p.Phones, ph)
+	}
+	return p, rows.Err()
+}
+
+// lightExpr computes a person's traffic light in SQL; it takes two
+// parameters: now (µs) and the number of active purposes.
+const lightExpr = `(SELECT CASE WHEN v.n = 0 THEN 'red' WHEN v.n >= ? THEN 'green' ELSE 'yellow' END FROM
+	(SELECT COUNT(*) AS n FROM consents c JOIN purposes pu ON pu.id = c.purpose_id AND pu.archived = 0
+	 WHERE c.person_id = p.id AND c.kind = 'granted' AND (c.valid_until IS NULL OR c.valid_until > ?)) v)`
+
+func (s *Service) activePurposeCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM purposes WHERE archived = 0`).Scan(&n)
+	return n, err
+}
+
+// Person returns one person with contacts and traffic light.
+func (s *Service) Person(ctx context.Context, id int64) (*Person, error) {
+	ps, _, err := s.ListPersons(ctx, PersonFilter{IDs: []int64{id}, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, notFound("unknown-person", "there is no such person")
+	}
+	return ps[0], nil
+}
+
+// PersonByEmail finds the person who owns an e-mail address.
+func (s *Service) PersonByEmail(ctx context.Context, email string) (*Person, error) {
+	n, ok := NormalizeEmail(email)
+	if !ok {
+		return nil, invalid("invalid-email", "this is not a valid e-mail address", FieldError{Field: "email", Message: "is not a valid e-mail address"})
+	}
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT person_id FROM person_emails WHERE email = ?`, n).Scan(&id)
+	if isNoRows(err) {
+		return nil, notFound("unknown-person", "no person has this e-mail address")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Person(ctx, id)
+}
+
+// PersonFilter narrows ListPersons.
+type PersonFilter struct {
+	IDs            []int64
+	Query          string // name or e-mail prefix
+	OrganisationID int64
+	Status         string
+	Source         string
+	Light          Light
+	// Purpose with PurposeState: persons whose consent for the purpose is
+	// in that state ("none" for persons with no record).
+	Purpose      string
+	PurposeState string
+	Cursor       string
+	Limit        int
+}
+
+// EncodeCursor makes an opaque paging cursor from the last id seen.
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("p" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || b[0] != 'p' {
+		return 0, invalid("invalid-cursor", "the cursor is not valid", FieldError{Field: "cursor", Message: "malformed"})
+	}
+	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil {
+		return 0, invalid("invalid-cursor", "the cursor is not valid", FieldError{Field: "cursor", Message: "malformed"})
+	}
+	return id, nil
+}
+
+// ListPersons returns persons, newest first, one page at a time.
+func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 500 {
+		return nil, "", invalid("invalid-limit", "limit must be between 1 and 500", FieldError{Field: "limit", Message: "too large"})
+	}
+	nActive, err := s.activePurposeCount(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	now := store.Micros(s.now())
+	var where []string
+	args := []any{nActive, now}
+	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
+	if len(f.IDs) > 0 {
+		ids := make([]any, len(f.IDs))
+		for i, id := range f.IDs {
+			ids[i] = id
+		}
+		add("p.id IN ("+store.Placeholders(len(ids))+")", ids...)
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		add(`(lower(p.last_name) LIKE ? ESCAPE '\' OR lower(p.first_name) LIKE ? ESCAPE '\' OR p.id IN (SELECT person_id FROM person_emails WHERE email LIKE ? ESCAPE '\'))`, esc, esc, esc)
+	}
+	if f.OrganisationID != 0 {
+		add("p.organisation_id = ?", f.OrganisationID)
+	}
+	if f.Status != "" {
+		add("p.status = ?", f.Status)
+	}
+	if f.Source != "" {
+		add("s.key = ?", f.Source)
+	}
+	if f.Purpose != "" {
+		switch f.PurposeState {
+		case "none":
+			add("NOT EXISTS (SELECT 1 FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE c.person_id = p.id AND pu.key = ?)", f.Purpose)
+		case "":
+			add("EXISTS (SELECT 1 FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE c.person_id = p.id AND pu.key = ?)", f.Purpose)
+		default:
+			if !EventKind(f.PurposeState).Valid() {
+				return nil, "", invalid("invalid-filter", "purpose_state must be none or an event kind", FieldError{Field: "purpose_state", Message: "unknown state"})
+			}
+			add("EXISTS (SELECT 1 FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE c.person_id = p.id AND pu.key = ? AND c.kind = ?)", f.Purpose, f.PurposeState)
+		}
+	}
+	if f.Cursor != "" {
+		after, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		add("p.id < ?", after)
+	}
+	q := `SELECT ` + personCols + `, ` + lightExpr + ` AS light FROM persons p LEFT JOIN sources s ON s.id = p.source_id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Light != "" {
+		if f.Light != Green && f.Light != Yellow && f.Light != Red {
+			return nil, "", invalid("invalid-filter", "traffic_light must be green, yellow or red", FieldError{Field: "traffic_light", Message: "unknown"})
+		}
+		q = `SELECT * FROM (` + q + `) x WHERE light = ?`
+		args = append(args, string(f.Light))
+		q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit+1)
+	} else {
+		q += fmt.Sprintf(" ORDER BY p.id DESC LIMIT %d", limit+1)
+	}
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("ledger: list persons: %w", err)
+	}
+	var out []*Person
+	byID := map[int64]*Person{}
+	for rows.Next() {
+		var light string
+		p, err := scanPerson(rows, &light)
+		if err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		p.Light = Light(light)
+		out = append(out, p)
+		byID[p.ID] = p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = encodeCursor(out[limit-1].ID)
+	}
+	if len(out) == 0 {
+		return out, "", nil
+	}
+	if err := s.fillContacts(ctx, out, byID); err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+func (s *Service) fillContacts(ctx context.Context, ps []*Person, byID map[int64]*Person) error {
+	ids := make([]any, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	in := store.Placeholders(len(ids))
+	rows, err := s.db.Query(ctx, `SELECT person_id, email FROM person_emails WHERE person_id IN (`+in+`) ORDER BY person_id, is_primary DESC, email`, ids...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var e string
+		if err := rows.Scan(&id, &e); err != nil {
+			rows.Close()
+			return err
+		}
+		byID[id].Emails = append(byID[id].Emails, e)
+	}
+	rows.Close()
+	rows, err = s.db.Query(ctx, `SELECT person_id, kind, number FROM person_phones WHERE person_id IN (`+in+`) ORDER BY person_id, position`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ph Phone
+		if err := rows.Scan(&id, &ph.Kind, &ph.Number); err != nil {
+			return err
+		}
+		byID[id].Phones = append(byID[id].Phones, ph)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,142 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/store"
+)
+
+// Source is where personal data or a consent came from.
+type Source struct {
+	ID     int64  `json:"id"`
+	Key    string `json:"key"`
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
+}
+
+// SourceInput creates or renames a source.
+type SourceInput struct {
+	Key    string `json:"key"`
+	Name   string `json:"name"`
+	Active *bool  `json:"active,omitempty"`
+}
+
+var defaultSources = []SourceInput{
+	{Key: "web_form", Name: "Web form"},
+	{Key: "business_card", Name: "Business card"},
+	{Key: "email", Name: "E-mail"},
+	{Key: "phone", Name: "Phone"},
+	{Key: "chat", Name: "Chat"},
+	{Key: "event", Name: "Trade fair / event"},
+	{Key: "import", Name: "Import"},
+	{Key: "api", Name: "API"},
+	{Key: "customer_portal", Name: "Customer portal"},
+	{Key: "self_service", Name: "Self-service page"},
+}
+
+// CreateSource adds a source.
+func (s *Service) CreateSource(ctx context.Context, actor Actor, in SourceInput) (*Source, error) {
+	var src *Source
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		src, err = s.createSource(tx, s.now(), actor, in)
+		return err
+	})
+	return src, err
+}
+
+func (s *Service) createSource(tx *store.Tx, now time.Time, actor Actor, in SourceInput) (*Source, error) {
+	in.Key, in.Name = strings.TrimSpace(in.Key), strings.TrimSpace(in.Name)
+	var fe fieldErrs
+	if !keyRe.MatchString(in.Key) {
+		fe.add("key", "must be 2 to 63 characters: lower-case letters, digits and _, starting with a letter")
+	}
+	if in.Name == "" {
+		fe.add("name", "is required")
+	}
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	id, err := tx.InsertID(`INSERT INTO sources (key, name, active) VALUES (?, ?, 1)`, in.Key, in.Name)
+	if store.IsUniqueViolation(err) {
+		return nil, conflict("duplicate-source", "a source with this key exists already", FieldError{Field: "key", Message: "is taken"})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: create source: %w", err)
+	}
+	src := &Source{ID: id, Key: in.Key, Name: in.Name, Active: true}
+	return src, record(tx, now, audit.Entry{Actor: actor, Action: "source.create", ObjectType: "source", ObjectID: strconv.FormatInt(id, 10), After: src})
+}
+
+// UpdateSource renames, deactivates or reactivates a source.
+func (s *Service) UpdateSource(ctx context.Context, actor Actor, key string, in SourceInput) (*Source, error) {
+	var after Source
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var before Source
+		var active int64
+		err := tx.QueryRow(`SELECT id, key, name, active FROM sources WHERE key = ?`, key).Scan(&before.ID, &before.Key, &before.Name, &active)
+		if isNoRows(err) {
+			return notFound("unknown-source", fmt.Sprintf("there is no source %q", key))
+		}
+		if err != nil {
+			return err
+		}
+		before.Active = active != 0
+		after = before
+		if n := strings.TrimSpace(in.Name); n != "" {
+			after.Name = n
+		}
+		if in.Active != nil {
+			after.Active = *in.Active
+		}
+		if _, err := tx.Exec(`UPDATE sources SET name = ?, active = ? WHERE id = ?`, after.Name, b2i(after.Active), after.ID); err != nil {
+			return err
+		}
+		return record(tx, s.now(), audit.Entry{Actor: actor, Action: "source.update", ObjectType: "source", ObjectID: strconv.FormatInt(after.ID, 10), Before: before, After: after})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &after, nil
+}
+
+// Sources lists every source.
+func (s *Service) Sources(ctx context.Context) ([]Source, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, key, name, active FROM sources ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Source
+	for rows.Next() {
+		var src Source
+		var active int64
+		if err := rows.Scan(&src.ID, &src.Key, &src.Name, &active); err != nil {
+			return nil, err
+		}
+		src.Active = active != 0
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+// sourceID resolves an active source key inside a transaction.
+func sourceID(tx *store.Tx, key string) (int64, error) {
+	var id, active int64
+	err := tx.QueryRow(`SELECT id, active FROM sources WHERE key = ?`, key).Scan(&id, &active)
+	if isNoRows(err) {
+		return 0, invalid("unknown-source", fmt.Sprintf("there is no source %q", key), FieldError{Field: "source", Message: "unknown source"})
+	}
+	if err != nil {
+		return 0, err
+	}
+	if active == 0 {
+		return 0, invalid("inactive-source", fmt.Sprintf("the source %q is deactivated", key), FieldError{Field: "source", Message: "deactivated"})
+	}
+	return id, nil
+}

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tx is the transaction a write function runs in. Besides SQL it carries
+// the head of the audit hash chain, which the writer locks once per batch.
+type Tx struct {
+	db  *DB
+	tx  *sql.Tx
+	ctx context.Context
+
+	headSeq  int64
+	headHash []byte
+
+	result any
+}
+
+// Ctx is the context of the write request running in this transaction.
+func (tx *Tx) Ctx() context.Context { return tx.ctx }
+
+// Dialect of the database.
+func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
+
+// Exec runs a statement written with ? placeholders.
+func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(tx.ctx, tx.db.Q(query), args...)
+}
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(tx.ctx, tx.db.Q(query), args...)
+}
+
+// QueryRow runs a single-row query in the transaction.
+func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(tx.ctx, tx.db.Q(query), args...)
+}
+
+// Prepare prepares a statement for repeated use in the transaction.
+func (tx *Tx) Prepare(query string) (*sql.Stmt, error) {
+	return tx.tx.PrepareContext(tx.ctx, tx.db.Q(query))
+}
+
+// InsertID runs an INSERT … RETURNING id and returns the id.
+func (tx *Tx) InsertID(query string, args ...any) (int64, error) {
+	var id int64
+	err := tx.tx.QueryRowContext(tx.ctx, tx.db.Q(query+" RETURNING id"), args...).Scan(&id)
+	return id, err
+}
+
+// Head is the sequence number and hash of the newest audit event.
+func (tx *Tx) Head() (int64, []byte) { return tx.headSeq, tx.headHash }
+
+// SetHead moves the audit chain head; the writer stores it before commit.
+func (tx *Tx) SetHead(seq int64, hash []byte) { tx.headSeq, tx.headHash = seq, hash }
+
+// SetResult records what the write produced (used for idempotent replays).
+func (tx *Tx) SetResult(v any) { tx.result = v }
+
+type job struct {
+	ctx    context.Context
+	fn     func(*Tx) error
+	done   chan error
+	result any
+}
+
+// writer runs write functions one batch at a time: each batch is one
+// database transaction, each function in it has its own savepoint, so a
+// failing function rolls back alone while the others commit together.
+// Grouping concurrent writes amortises the durable commit (fsync).
+type writer struct {
+	db      *DB
+	jobs    chan *job
+	quit    chan struct{}
+	stopped sync.WaitGroup
+	once    sync.Once
+}
+
+const maxBatch = 256
+
+func newWriter(db *DB) *writer {
+	w := &writer{db: db, jobs: make(chan *job, 4*maxBatch), quit: make(chan struct{})}
+	w.stopped.Add(1)
+	go w.loop()
+	return w
+}
+
+func (w *writer) stop() {
+	w.once.Do(func() { close(w.quit) })
+	w.stopped.Wait()
+}
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store: database is closed")
+
+// Write runs fn in a write transaction, batched with concurrent writes.
+// fn must only use tx (never the read pool) and may be retried never:
+// it runs exactly once and its effects commit only if it returns nil.
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	_, err := db.WriteResult(ctx, fn)
+	return err
+}
+
+// WriteResult is Write returning the value fn passed to tx.SetResult.
+func (db *DB) WriteResult(ctx context.Context, fn func(*Tx) error) (any, error) {
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.w.jobs <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-db.w.quit:
+		return nil, ErrClosed
+	}
+	// Once queued the job runs to completion; wait for its verdict so a
+	// caller never mistakes a committed write for a failed one.
+	err := <-j.done
+	return j.result, err
+}
+
+func (w *writer) loop() {
+	defer w.stopped.Done()
+	batch := make([]*job, 0, maxBatch)
+	for {
+		select {
+		case <-w.quit:
+			// Finish what is queued, then stop.
+			for {
+				select {
+				case j := <-w.jobs:
+					w.run([]*job{j})
+				default:
+					return
+				}
+			}
+		case j := <-w.jobs:
+			batch = append(batch[:0], j)
+		fill:
+			for len(batch) < maxBatch {
+				select {
+				case j := <-w.jobs:
+					batch = append(batch, j)
+				default:
+					break fill
+				}
+			}
+			w.run(batch)
+		}
+	}
+}
+
+func (w *writer) run(batch []*job) {
+	errs := make([]error, len(batch))
+	commitErr := w.runBatch(batch, errs)
+	for i, j := range batch {
+		if errs[i] == nil && commitErr != nil {
+			errs[i] = commitErr
+		}
+		j.done <- errs[i]
+	}
+}
+
+func (w *writer) runBatch(batch []*job, errs []error) (err error) {
+	db := w.db
+	var tx *sql.Tx
+	for attempt := 0; ; attempt++ {
+		tx, err = db.write.BeginTx(context.Background(), nil)
+		if err == nil || !isBusy(err) || attempt >= 50 {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	t := &Tx{db: db, tx: tx, ctx: context.Background()}
+	lock := "SELECT seq, hash FROM audit_head WHERE id = 1"
+	if db.Dialect == Postgres {
+		lock += " FOR UPDATE"
+	}
+	if err = tx.QueryRow(lock).Scan(&t.headSeq, &t.headHash); err != nil {
+		return fmt.Errorf("store: lock audit head: %w", err)
+	}
+	startSeq := t.headSeq
+	single := len(batch) == 1
+	anyOK := false
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		t.ctx, t.result = j.ctx, nil
+		seq, hash := t.headSeq, t.headHash
+		if !single {
+			if _, err = tx.Exec("SAVEPOINT job"); err != nil {
+				return fmt.Errorf("store: savepoint: %w", err)
+			}
+		}
+		ferr := callSafely(j.fn, t)
+		if ferr != nil {
+			errs[i] = ferr
+			t.headSeq, t.headHash = seq, hash
+			if single {
+				_ = tx.Rollback()
+				err = nil
+				return nil
+			}
+			if _, err = tx.Exec("ROLLBACK TO SAVEPOINT job"); err != nil {
+				return fmt.Errorf("store: rollback to savepoint: %w", err)
+			}
+		} else {
+			j.result = t.result
+			anyOK = true
+		}
+		if !single {
+			if _, err = tx.Exec("RELEASE SAVEPOINT job"); err != nil {
+				return fmt.Errorf("store: release savepoint: %w", err)
+			}
+		}
+	}
+	if !anyOK {
+		_ = tx.Rollback()
+		return nil
+	}
+	if t.headSeq != startSeq {
+		if _, err = tx.Exec(db.Q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"), t.headSeq, t.headHash); err != nil {
+			return fmt.Errorf("store: move audit head: %w", err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func callSafely(fn func(*Tx) error, t *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write panicked: %v", r)
+		}
+	}()
+	return fn(t)
+}
+
+func isBusy(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
+}
