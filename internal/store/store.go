@@ -38,6 +38,8 @@ type DB struct {
 	// Path is the SQLite file, empty for PostgreSQL.
 	Path string
 
+	url string // PostgreSQL connection URL
+
 	read  *sql.DB
 	write *sql.DB
 	w     *writer
@@ -65,6 +67,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	switch {
 	case IsPostgresURL(opts.DatabaseURL):
 		db.Dialect = Postgres
+		db.url = opts.DatabaseURL
 		pool, err := sql.Open("pgx", opts.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("store: postgres url: %w", err)

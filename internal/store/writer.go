@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -64,6 +65,30 @@ func (tx *Tx) SetHead(seq int64, hash []byte) { tx.headSeq, tx.headHash = seq, h
 
 // SetResult records what the write produced (used for idempotent replays).
 func (tx *Tx) SetResult(v any) { tx.result = v }
+
+// Idempotency ties a write to a client-chosen key: a retried request with
+// the same key and body replays the first result instead of writing again.
+type Idempotency struct {
+	Scope       string // who owns the key, e.g. the API token
+	Key         string
+	RequestHash []byte
+}
+
+type idemKey struct{}
+
+// WithIdempotency makes the writes under ctx idempotent under i.
+func WithIdempotency(ctx context.Context, i Idempotency) context.Context {
+	return context.WithValue(ctx, idemKey{}, i)
+}
+
+// Replayed is returned by Write when an idempotency key was used before
+// with the same request: nothing was written, Result is the first result.
+type Replayed struct{ Result string }
+
+func (r *Replayed) Error() string { return "store: request already processed" }
+
+// ErrIdempotencyMismatch means the key was used before for another request.
+var ErrIdempotencyMismatch = errors.New("store: the idempotency key was used for a different request")
 
 type job struct {
 	ctx    context.Context
@@ -208,7 +233,7 @@ func (w *writer) runBatch(batch []*job, errs []error) (err error) {
 				return fmt.Errorf("store: savepoint: %w", err)
 			}
 		}
-		ferr := callSafely(j.fn, t)
+		ferr := runJob(j, t)
 		if ferr != nil {
 			errs[i] = ferr
 			t.headSeq, t.headHash = seq, hash
@@ -241,6 +266,39 @@ func (w *writer) runBatch(batch []*job, errs []error) (err error) {
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// runJob runs a job's function, first consulting and then recording its
+// idempotency key in the same transaction.
+func runJob(j *job, t *Tx) error {
+	idem, ok := j.ctx.Value(idemKey{}).(Idempotency)
+	if !ok {
+		return callSafely(j.fn, t)
+	}
+	var hash []byte
+	var result string
+	err := t.QueryRow(`SELECT request_hash, result FROM idempotency_keys WHERE scope = ? AND key = ?`, idem.Scope, idem.Key).Scan(&hash, &result)
+	switch {
+	case err == nil:
+		if !bytes.Equal(hash, idem.RequestHash) {
+			return ErrIdempotencyMismatch
+		}
+		return &Replayed{Result: result}
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("store: idempotency lookup: %w", err)
+	}
+	if err := callSafely(j.fn, t); err != nil {
+		return err
+	}
+	result = ""
+	if t.result != nil {
+		result = fmt.Sprint(t.result)
+	}
+	if _, err := t.Exec(`INSERT INTO idempotency_keys (scope, key, request_hash, result, created_at) VALUES (?, ?, ?, ?, ?)`,
+		idem.Scope, idem.Key, idem.RequestHash, result, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("store: record idempotency key: %w", err)
 	}
 	return nil
 }

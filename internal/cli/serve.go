@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/consento/consento/internal/api"
+	"github.com/consento/consento/internal/receipt"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the Consento server (migrates the database first)",
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			e, err := openEnv(ctx, cmd, true)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			signer, err := receipt.Load(ctx, e.db)
+			if err != nil {
+				return err
+			}
+			srv := api.New(e.db, e.ledger, e.auth, signer, receipt.Controller{
+				Name: e.cfg.ControllerName, Contact: e.cfg.ControllerContact, PrivacyNoticeURL: e.cfg.PrivacyNoticeURL,
+				Jurisdiction: "EU", Issuer: e.cfg.PublicURL,
+			}, e.log)
+			ln, err := net.Listen("tcp", e.cfg.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
+			}
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+			out := cmd.Root().Writer
+			fmt.Fprintf(out, "Consento is running at %s (database: %s)\n", e.cfg.PublicURL, e.cfg.Redacted())
+			if users, err := e.auth.Users(ctx); err == nil && len(users) == 0 {
+				fmt.Fprintf(out, "No staff user yet. Create the first admin and an API token:\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart --scope consents:write --scope consents:read --scope persons:write --scope persons:read\n")
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			e.log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+}
