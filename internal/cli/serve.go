@@ -40,7 +40,7 @@ func serveCommand() *cli.Command {
 			out := cmd.Root().Writer
 			fmt.Fprintf(out, "Consento is running at %s (database: %s)\n", e.cfg.PublicURL, e.cfg.Redacted())
 			if users, err := e.auth.Users(ctx); err == nil && len(users) == 0 {
-				fmt.Fprintf(out, "No staff user yet. Create the first admin and an API token:\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart --scope consents:write --scope consents:read --scope persons:write --scope persons:read\n")
+				fmt.Fprintf(out, "No staff user yet. Create the first admin, and an API token (printed once):\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart\n")
 			}
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
