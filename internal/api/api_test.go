@@ -230,6 +230,13 @@ func TestBadInputGetsClearProblems(t *testing.T) {
 		problemOf(t, e.do("POST", "/api/v1/consent-events", map[string]any{"person_id": p.ID, "purpose": "e_marketing", "kind": "maybe"}), http.StatusUnprocessableEntity, "validation")
 		problemOf(t, e.do("POST", "/api/v1/consent-events", map[string]any{"person_id": 999999, "purpose": "e_marketing", "kind": "granted"}), http.StatusNotFound, "unknown-person")
 		problemOf(t, e.do("GET", "/api/v1/persons/abc", nil), http.StatusNotFound, "not-found")
+		res := e.do("DELETE", fmt.Sprintf("/api/v1/persons/%d", p.ID), nil)
+		if allow := res.Header.Get("Allow"); allow != "GET, PATCH" {
+			t.Errorf("Allow %q, want GET, PATCH", allow)
+		}
+		problemOf(t, res, http.StatusMethodNotAllowed, "method-not-allowed")
+		problemOf(t, e.do("GET", "/api/v1/organisations?limit=0", nil), http.StatusUnprocessableEntity, "validation")
+		problemOf(t, e.do("GET", "/api/v1/audit-events?limit=5000", nil), http.StatusUnprocessableEntity, "validation")
 		problemOf(t, e.do("GET", "/api/v1/persons/424242", nil), http.StatusNotFound, "unknown-person")
 		problemOf(t, e.do("POST", "/api/v1/persons/find-by-email", map[string]any{"email": "nobody@example.no"}), http.StatusNotFound, "unknown-person")
 		problemOf(t, e.do("GET", "/api/v1/persons?cursor=bm90LWEtY3Vyc29y", nil), http.StatusUnprocessableEntity, "invalid-cursor")

@@ -39,6 +39,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ *auth.Token
 	timeParam("since", &f.Since)
 	timeParam("until", &f.Until)
 	f.Limit = int(limit)
+	if limit > 1000 {
+		fields = append(fields, ledger.FieldError{Field: "limit", Message: "must be at most 1000"})
+	}
 	if len(fields) > 0 {
 		problem(w, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "some query parameters are invalid", fields)
 		return

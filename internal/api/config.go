@@ -109,12 +109,18 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request, tok *auth.
 		s.fail(w, r, err)
 		return
 	}
+	w.Header().Set("Location", "/api/v1/sources/"+src.Key)
 	writeJSON(w, http.StatusCreated, src)
 }
 
 func (s *Server) updateSource(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
 	var in ledger.SourceInput
 	if _, ok := decode(w, r, maxBody, &in); !ok {
+		return
+	}
+	if in.Key != "" && in.Key != r.PathValue("key") {
+		problem(w, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "the key of a source cannot be changed",
+			[]ledger.FieldError{{Field: "key", Message: "cannot be changed"}})
 		return
 	}
 	src, err := s.ledger.UpdateSource(r.Context(), tok.Actor(), r.PathValue("key"), in)

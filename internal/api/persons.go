@@ -166,7 +166,16 @@ func (s *Server) personHistory(w http.ResponseWriter, r *http.Request, _ *auth.T
 }
 
 func (s *Server) listOrganisations(w http.ResponseWriter, r *http.Request, _ *auth.Token) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			problem(w, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "some query parameters are invalid",
+				[]ledger.FieldError{{Field: "limit", Message: "must be a number from 1 to 500"}})
+			return
+		}
+		limit = n
+	}
 	os, err := s.ledger.Organisations(r.Context(), r.URL.Query().Get("q"), limit)
 	if err != nil {
 		s.fail(w, r, err)

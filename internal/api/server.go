@@ -146,9 +146,26 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/audit-events", s.scoped("audit:read", s.listAudit))
 	s.handle("POST /api/v1/audit-events/verify", s.scoped("audit:read", s.verifyAudit))
 
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem(w, r, http.StatusNotFound, "not-found", "Not found", "there is no such endpoint; see /api/v1/openapi.json", nil)
-	})
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+// notFound answers requests no route matched: 405 with Allow when the
+// path exists for other methods, else 404.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		problem(w, r, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "this endpoint answers "+strings.Join(allow, ", "), nil)
+		return
+	}
+	problem(w, r, http.StatusNotFound, "not-found", "Not found", "there is no such endpoint; see /api/v1/openapi.json", nil)
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -62,14 +62,15 @@ func (s *Service) createSource(tx *store.Tx, now time.Time, actor Actor, in Sour
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
-	id, err := tx.InsertID(`INSERT INTO sources (key, name, active) VALUES (?, ?, 1)`, in.Key, in.Name)
+	active := in.Active == nil || *in.Active
+	id, err := tx.InsertID(`INSERT INTO sources (key, name, active) VALUES (?, ?, ?)`, in.Key, in.Name, b2i(active))
 	if store.IsUniqueViolation(err) {
 		return nil, conflict("duplicate-source", "a source with this key exists already", FieldError{Field: "key", Message: "is taken"})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: create source: %w", err)
 	}
-	src := &Source{ID: id, Key: in.Key, Name: in.Name, Active: true}
+	src := &Source{ID: id, Key: in.Key, Name: in.Name, Active: active}
 	return src, record(tx, now, audit.Entry{Actor: actor, Action: "source.create", ObjectType: "source", ObjectID: strconv.FormatInt(id, 10), After: src})
 }
 
