@@ -166,7 +166,7 @@ func TestJOSEInterop(t *testing.T) {
 		if len(keys) != 1 || !keys[0].Valid() || keys[0].Algorithm != "EdDSA" {
 			t.Fatalf("jose key set: %+v", set)
 		}
-		obj, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.EdDSA})
+		obj, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.EdDSA})
 		if err != nil {
 			t.Fatal(err)
 		}
