@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
@@ -117,6 +119,11 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 			[]ledger.FieldError{{Field: "purpose", Message: "is required"}})
 		return
 	}
+	// Verdicts stream out while the list still streams in: without full
+	// duplex an HTTP/1 server discards the unread body at the first write.
+	// Closing the body at the end avoids golang/go#68560 when it is unread.
+	_ = http.NewResponseController(w).EnableFullDuplex()
+	defer r.Body.Close()
 	ct := r.Header.Get("Content-Type")
 	var next func() (ledger.Ref, bool, error)
 	in := bufio.NewReaderSize(r.Body, 256<<10)
@@ -144,19 +151,15 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 		w.WriteHeader(http.StatusOK)
 	}
 	var buf []byte
-	cw := csv.NewWriter(out)
 	sum, err := s.ledger.Check(r.Context(), purpose, next, func(v ledger.Verdict) error {
 		if !started {
 			start()
 		}
 		if asCSV {
-			pid := ""
-			if v.PersonID != 0 {
-				pid = strconv.FormatInt(v.PersonID, 10)
-			}
-			return cw.Write([]string{v.Ref, pid, strconv.FormatBool(v.Allowed), v.Reason})
+			buf = appendVerdictCSV(buf[:0], v)
+		} else {
+			buf = appendVerdictJSON(buf[:0], v)
 		}
-		buf = appendVerdictJSON(buf[:0], v)
 		_, err := out.Write(buf)
 		return err
 	})
@@ -171,7 +174,6 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 	if !started {
 		start()
 	}
-	cw.Flush()
 	out.Flush()
 	w.Header().Set("Consento-Total", strconv.Itoa(sum.Total))
 	w.Header().Set("Consento-Allowed", strconv.Itoa(sum.Allowed))
@@ -187,10 +189,56 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 	}
 }
 
+// appendVerdictCSV writes a verdict as encoding/csv would:
+// ref,person_id,allowed,reason.
+func appendVerdictCSV(b []byte, v ledger.Verdict) []byte {
+	b = appendCSVField(b, v.Ref)
+	b = append(b, ',')
+	if v.PersonID != 0 {
+		b = strconv.AppendInt(b, v.PersonID, 10)
+	}
+	b = append(b, ',')
+	b = strconv.AppendBool(b, v.Allowed)
+	b = append(b, ',')
+	b = appendCSVField(b, v.Reason)
+	return append(b, '\n')
+}
+
+// appendCSVField quotes a field exactly when (and as) csv.Writer does.
+func appendCSVField(b []byte, f string) []byte {
+	if !csvNeedsQuotes(f) {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, f[i])
+	}
+	return append(b, '"')
+}
+
+// csvNeedsQuotes is csv.Writer's fieldNeedsQuotes for the comma ','.
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` || strings.ContainsAny(f, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
+}
+
 func appendVerdictJSON(b []byte, v ledger.Verdict) []byte {
 	b = append(b, `{"ref":`...)
-	ref, _ := json.Marshal(v.Ref)
-	b = append(b, ref...)
+	if jsonPlain(v.Ref) {
+		b = append(append(append(b, '"'), v.Ref...), '"')
+	} else {
+		ref, _ := json.Marshal(v.Ref)
+		b = append(b, ref...)
+	}
 	if v.PersonID != 0 {
 		b = append(b, `,"person_id":`...)
 		b = strconv.AppendInt(b, v.PersonID, 10)
@@ -200,6 +248,16 @@ func appendVerdictJSON(b []byte, v ledger.Verdict) []byte {
 	b = append(b, `,"reason":"`...)
 	b = append(b, v.Reason...)
 	return append(b, "\"}\n"...)
+}
+
+// jsonPlain reports whether json.Marshal would quote s without escaping.
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 type refError struct {

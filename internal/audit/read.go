@@ -3,10 +3,13 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"runtime"
 	"strings"
 	"sync"
@@ -144,90 +147,62 @@ type Report struct {
 
 // Verify walks the whole chain and proves that no event was altered,
 // removed or reordered: every event's hash is recomputed from its stored
-// bytes (in parallel), every event must link to its predecessor's hash
-// with the next sequence number, and the last event must be the head.
+// bytes, every event must link to its predecessor's hash with the next
+// sequence number, and the last event must be the head. The chain is read
+// in slices of sequence numbers, one per CPU and connection, in parallel;
+// the slices' edges are linked afterwards.
 func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	start := time.Now()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	defer conn.Close()
 	var headSeq int64
 	var headHash []byte
-	if err := conn.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+	if err := db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
 		return Report{}, fmt.Errorf("audit: read head: %w", err)
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events e ORDER BY e.seq`)
-	if err != nil {
-		return Report{}, fmt.Errorf("audit: verify: %w", err)
+	parts := int64(max(1, runtime.NumCPU()))
+	if headSeq < 10000 {
+		parts = 1
 	}
-	defer rows.Close()
-
-	type chunk struct{ events []Event }
-	var badMu sync.Mutex
-	hashBad := int64(0) // lowest seq whose hash is wrong
-	const chunkSize = 2048
-	workers := max(1, runtime.NumCPU())
-	todo := make(chan *chunk, workers*2)
+	res := make([]slice, parts)
 	var wg sync.WaitGroup
-	for range workers {
+	for i := range parts {
+		lo, hi := headSeq*i/parts, headSeq*(i+1)/parts
+		if i == parts-1 {
+			hi = -1 // the last slice also reads events beyond the head
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c := range todo {
-				for i := range c.events {
-					ev := &c.events[i]
-					if !bytes.Equal(ev.computeHash(), ev.hash) {
-						badMu.Lock()
-						if hashBad == 0 || ev.Seq < hashBad {
-							hashBad = ev.Seq
-						}
-						badMu.Unlock()
-						break
-					}
-				}
-			}
+			res[i] = verifySlice(ctx, db, lo, hi)
 		}()
 	}
+	wg.Wait()
 
 	rep := Report{HeadSeq: headSeq, HeadHash: hex.EncodeToString(headHash)}
-	cur := &chunk{events: make([]Event, 0, chunkSize)}
 	var prevSeq int64
 	var prevHash []byte
-	linkBad := int64(0)
-	linkProblem := ""
-	for rows.Next() {
-		var ev Event
-		if err := scanEvent(rows, &ev); err != nil {
-			close(todo)
-			wg.Wait()
-			return Report{}, err
+	hashBad, linkBad, linkProblem := int64(0), int64(0), ""
+	for _, r := range res {
+		if r.err != nil {
+			return Report{}, fmt.Errorf("audit: verify: %w", r.err)
 		}
-		rep.Events++
+		if r.events == 0 {
+			continue
+		}
+		rep.Events += r.events
 		if linkBad == 0 {
 			switch {
-			case ev.Seq != prevSeq+1:
-				linkBad, linkProblem = prevSeq+1, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", prevSeq+1, ev.Seq)
-			case !bytes.Equal(ev.prevHash, prevHash):
-				linkBad, linkProblem = ev.Seq, fmt.Sprintf("event %d does not link to the hash of event %d", ev.Seq, prevSeq)
+			case r.firstSeq != prevSeq+1:
+				linkBad, linkProblem = prevSeq+1, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", prevSeq+1, r.firstSeq)
+			case !bytes.Equal(r.firstPrev, prevHash):
+				linkBad, linkProblem = r.firstSeq, fmt.Sprintf("event %d does not link to the hash of event %d", r.firstSeq, prevSeq)
+			case r.linkBad != 0:
+				linkBad, linkProblem = r.linkBad, r.linkProblem
 			}
 		}
-		prevSeq, prevHash = ev.Seq, ev.hash
-		cur.events = append(cur.events, ev)
-		if len(cur.events) == chunkSize {
-			todo <- cur
-			cur = &chunk{events: make([]Event, 0, chunkSize)}
+		if hashBad == 0 {
+			hashBad = r.hashBad
 		}
-	}
-	err = rows.Err()
-	if len(cur.events) > 0 {
-		todo <- cur
-	}
-	close(todo)
-	wg.Wait()
-	if err != nil {
-		return Report{}, fmt.Errorf("audit: verify: %w", err)
+		prevSeq, prevHash = r.lastSeq, r.lastHash
 	}
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	switch {
@@ -244,4 +219,88 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 		rep.OK = true
 	}
 	return rep, nil
+}
+
+// slice is what Verify found among the events with lo < seq <= hi.
+type slice struct {
+	events              int64
+	firstSeq, lastSeq   int64
+	firstPrev, lastHash []byte
+	linkBad, hashBad    int64 // first problem inside the slice
+	linkProblem         string
+	err                 error
+}
+
+func verifySlice(ctx context.Context, db *store.DB, lo, hi int64) (r slice) {
+	q, args := `SELECT `+eventColumns+` FROM audit_events e WHERE e.seq > ?`, []any{lo}
+	if hi >= 0 {
+		q, args = q+` AND e.seq <= ?`, append(args, hi)
+	}
+	rows, err := db.Query(ctx, q+` ORDER BY e.seq`, args...)
+	if err != nil {
+		return slice{err: err}
+	}
+	defer rows.Close()
+	var (
+		seq, at, sealed                            int64
+		pid                                        sql.NullInt64
+		actorType, actorID, action, objType, objID sql.RawBytes
+		raw, prev, hash                            sql.RawBytes
+		h                                          = sha256.New()
+		sum                                        []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &at, &actorType, &actorID, &action, &objType, &objID, &pid, &sealed, &raw, &prev, &hash); err != nil {
+			return slice{err: err}
+		}
+		r.events++
+		switch {
+		case r.events == 1:
+			r.firstSeq, r.firstPrev = seq, bytes.Clone(prev)
+		case r.linkBad != 0:
+		case seq != r.lastSeq+1:
+			r.linkBad, r.linkProblem = r.lastSeq+1, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", r.lastSeq+1, seq)
+		case !bytes.Equal(prev, r.lastHash):
+			r.linkBad, r.linkProblem = seq, fmt.Sprintf("event %d does not link to the hash of event %d", seq, r.lastSeq)
+		}
+		if r.hashBad == 0 {
+			personID := int64(-1)
+			if pid.Valid {
+				personID = pid.Int64
+			}
+			sum = hashFields(h, sum[:0], prev, seq, at, actorType, actorID, action, objType, objID, personID, sealed != 0, raw)
+			if !bytes.Equal(sum, hash) {
+				r.hashBad = seq
+			}
+		}
+		r.lastSeq, r.lastHash = seq, append(r.lastHash[:0], hash...)
+	}
+	r.err = rows.Err()
+	return r
+}
+
+// hashFields is Event.computeHash over raw column bytes, without
+// allocating; the two must stay identical (the tests verify chains that
+// Append hashed with computeHash).
+func hashFields(h hash.Hash, dst, prev []byte, seq, at int64, actorType, actorID, action, objType, objID []byte, personID int64, sealed bool, raw []byte) []byte {
+	h.Reset()
+	var buf [binary.MaxVarintLen64]byte
+	field := func(b []byte) {
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(b)))])
+		h.Write(b)
+	}
+	num := func(v int64) { h.Write(buf[:binary.PutVarint(buf[:], v)]) }
+	h.Write([]byte("consento-audit-v1"))
+	field(prev)
+	num(seq)
+	num(at)
+	field(actorType)
+	field(actorID)
+	field(action)
+	field(objType)
+	field(objID)
+	num(personID)
+	num(int64(b2i(sealed)))
+	field(raw)
+	return h.Sum(dst)
 }

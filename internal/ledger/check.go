@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,18 @@ type Ref struct {
 func ParseRef(s string) Ref {
 	s = strings.TrimSpace(s)
 	r := Ref{Input: s}
-	if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
-		r.id = id
+	if s == "" {
+		r.bad = true
+		return r
+	}
+	if c := s[0]; c >= '0' && c <= '9' || c == '+' || c == '-' {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
+			r.id = id
+			return r
+		}
+	}
+	if plainEmail(s) {
+		r.email = s // NormalizeEmail would return it unchanged
 		return r
 	}
 	if e, ok := NormalizeEmail(s); ok {
@@ -34,6 +45,37 @@ func ParseRef(s string) Ref {
 	}
 	r.bad = true
 	return r
+}
+
+// plainEmail is a fast, conservative subset of NormalizeEmail: a lower-case
+// address whose local part is made of a-z 0-9 . _ + - and whose domain of
+// a-z 0-9 . - with at least one dot; dots neither lead, trail nor repeat.
+func plainEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at < 1 || len(s) > 254 {
+		return false
+	}
+	domain := s[at+1:]
+	return dotAtom(s[:at], true) && dotAtom(domain, false) && strings.IndexByte(domain, '.') > 0
+}
+
+func dotAtom(s string, local bool) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case local && (c == '_' || c == '+'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Verdict reasons.
@@ -66,7 +108,7 @@ type CheckSummary struct {
 	Reasons map[string]int `json:"reasons"`
 }
 
-const checkChunk = 2000
+const checkChunk = 5000
 
 // Check decides, for every reference next yields, whether the person may
 // be processed for purpose, and hands the verdicts to emit in input order.
@@ -84,7 +126,12 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 		err      error
 		done     chan struct{}
 	}
-	workers := 3
+	// One worker per CPU: on SQLite the lookups run in this process, and
+	// more workers than CPUs only contend for SQLite's locks.
+	workers := runtime.NumCPU()
+	if s.db.Dialect == store.Postgres {
+		workers = 4
+	}
 	queue := make(chan *batch, workers)
 	work := make(chan *batch, workers)
 	var wg sync.WaitGroup
@@ -92,8 +139,10 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := &checker{s: s, p: p, now: now}
+			defer c.close()
 			for b := range work {
-				b.verdicts, b.err = s.checkBatch(ctx, p, now, b.refs)
+				b.verdicts, b.err = c.checkBatch(ctx, b.refs)
 				close(b.done)
 			}
 		}()
@@ -171,7 +220,51 @@ type checkRow struct {
 	validUntil sql.NullInt64
 }
 
-func (s *Service) checkBatch(ctx context.Context, p *Purpose, now int64, refs []Ref) ([]Verdict, error) {
+// checker is one Check worker: it keeps a connection and reuses the
+// prepared statements of full chunks, which saves parsing a statement
+// with thousands of parameters for every chunk.
+type checker struct {
+	s     *Service
+	p     *Purpose
+	now   int64
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (c *checker) close() {
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+func (c *checker) query(ctx context.Context, q string, args []any) (*sql.Rows, error) {
+	if c.conn == nil {
+		conn, err := c.s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.conn, c.stmts = conn, map[string]*sql.Stmt{}
+	}
+	q = c.s.db.Q(q)
+	if len(args) != checkChunk+1 {
+		return c.conn.QueryContext(ctx, q, args...)
+	}
+	st := c.stmts[q]
+	if st == nil {
+		var err error
+		if st, err = c.conn.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		c.stmts[q] = st
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *checker) checkBatch(ctx context.Context, refs []Ref) ([]Verdict, error) {
+	p, now := c.p, c.now
 	var ids, emails []any
 	for _, r := range refs {
 		switch {
@@ -185,7 +278,7 @@ func (s *Service) checkBatch(ctx context.Context, p *Purpose, now int64, refs []
 	byEmail := map[string]checkRow{}
 	const cols = `p.id, p.status, c.kind, c.valid_until FROM persons p LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?`
 	if len(ids) > 0 {
-		rows, err := s.db.Query(ctx, `SELECT `+cols+` WHERE p.id IN (`+store.Placeholders(len(ids))+`)`, append([]any{p.ID}, ids...)...)
+		rows, err := c.query(ctx, `SELECT `+cols+` WHERE p.id IN (`+store.Placeholders(len(ids))+`)`, append([]any{p.ID}, ids...))
 		if err != nil {
 			return nil, fmt.Errorf("ledger: check: %w", err)
 		}
@@ -203,7 +296,7 @@ func (s *Service) checkBatch(ctx context.Context, p *Purpose, now int64, refs []
 		}
 	}
 	if len(emails) > 0 {
-		rows, err := s.db.Query(ctx, `SELECT pe.email, `+cols+` JOIN person_emails pe ON pe.person_id = p.id WHERE pe.email IN (`+store.Placeholders(len(emails))+`)`, append([]any{p.ID}, emails...)...)
+		rows, err := c.query(ctx, `SELECT pe.email, `+cols+` JOIN person_emails pe ON pe.person_id = p.id WHERE pe.email IN (`+store.Placeholders(len(emails))+`)`, append([]any{p.ID}, emails...))
 		if err != nil {
 			return nil, fmt.Errorf("ledger: check: %w", err)
 		}

@@ -155,7 +155,8 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 		return nil, invalid("validation", "valid_until must be after the event", FieldError{Field: "valid_until", Message: "is not after occurred_at"})
 	}
 	var status, lang string
-	err := tx.QueryRow(`SELECT status, language FROM persons WHERE id = ?`, in.PersonID).Scan(&status, &lang)
+	var key []byte
+	err := tx.QueryRow(`SELECT p.status, p.language, k.key FROM persons p LEFT JOIN person_keys k ON k.person_id = p.id WHERE p.id = ?`, in.PersonID).Scan(&status, &lang, &key)
 	if isNoRows(err) {
 		return nil, notFound("unknown-person", "there is no such person")
 	}
@@ -165,7 +166,7 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	if err := writable(&Person{Status: status}); err != nil {
 		return nil, err
 	}
-	p, err := loadPurpose(tx, "p.key = ?", in.Purpose)
+	p, err := purposeTx(tx, in.Purpose)
 	if err != nil {
 		if e, ok := AsError(err); ok && e.Kind == KindNotFound {
 			return nil, invalid("unknown-purpose", fmt.Sprintf("there is no purpose %q", in.Purpose), FieldError{Field: "purpose", Message: "unknown purpose"})
@@ -241,32 +242,52 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 			return nil, fmt.Errorf("ledger: link evidence file: %w", err)
 		}
 	}
-	var before *ConsentState
-	var prevKind, prevBasis string
-	var prevAt int64
-	err = tx.QueryRow(`SELECT kind, legal_basis, occurred_at FROM consents WHERE person_id = ? AND purpose_id = ?`, in.PersonID, p.ID).Scan(&prevKind, &prevBasis, &prevAt)
-	switch {
-	case isNoRows(err):
-		_, err = tx.Exec(`INSERT INTO consents (person_id, purpose_id, event_id, kind, legal_basis, occurred_at, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			in.PersonID, p.ID, ev.ID, string(in.Kind), string(basis), store.Micros(occurred), nullTime(ev.ValidUntil))
-	case err == nil:
-		before = &ConsentState{Purpose: p.Key, State: EventKind(prevKind), LegalBasis: LegalBasis(prevBasis)}
-		// A back-dated event joins the history but does not override a newer state.
-		if store.Micros(occurred) >= prevAt {
-			_, err = tx.Exec(`UPDATE consents SET event_id = ?, kind = ?, legal_basis = ?, occurred_at = ?, valid_until = ? WHERE person_id = ? AND purpose_id = ?`,
-				ev.ID, string(in.Kind), string(basis), store.Micros(occurred), nullTime(ev.ValidUntil), in.PersonID, p.ID)
-		}
-	}
+	before, err := moveConsentState(tx, in.PersonID, p, ev)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: update consent state: %w", err)
 	}
-	if err := recordPerson(tx, now, audit.Entry{
+	if _, err := audit.Append(tx, now, audit.Entry{
 		Actor: actor, Action: "consent." + string(in.Kind), ObjectType: "consent_event", ObjectID: strconv.FormatInt(ev.ID, 10),
 		PersonID: in.PersonID, Reason: in.Reason, Before: before, After: ev,
-	}); err != nil {
+	}, key); err != nil {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// upsertConsent moves the current state to the event unless the stored
+// state is newer: a back-dated event joins the history only.
+const upsertConsent = `INSERT INTO consents (person_id, purpose_id, event_id, kind, legal_basis, occurred_at, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (person_id, purpose_id) DO UPDATE SET event_id = excluded.event_id, kind = excluded.kind, legal_basis = excluded.legal_basis,
+	occurred_at = excluded.occurred_at, valid_until = excluded.valid_until WHERE consents.occurred_at <= excluded.occurred_at`
+
+// moveConsentState applies ev to the current state and returns the state
+// before it (nil when there was none). On PostgreSQL the read and the
+// upsert are one statement (a round trip saved on the hot write path); a
+// CTE's SELECT sees the row as it was before the INSERT.
+func moveConsentState(tx *store.Tx, personID int64, p *Purpose, ev *ConsentEvent) (*ConsentState, error) {
+	args := []any{personID, p.ID, ev.ID, string(ev.Kind), string(ev.LegalBasis), store.Micros(ev.OccurredAt), nullTime(ev.ValidUntil)}
+	const prev = `SELECT kind, legal_basis FROM consents WHERE person_id = ? AND purpose_id = ?`
+	var kind, basis string
+	var err error
+	if tx.Dialect() == store.Postgres {
+		err = tx.QueryRow(`WITH prev AS (`+prev+`), up AS (`+upsertConsent+`) SELECT kind, legal_basis FROM prev`,
+			append([]any{personID, p.ID}, args...)...).Scan(&kind, &basis)
+	} else {
+		err = tx.QueryRow(prev, personID, p.ID).Scan(&kind, &basis)
+		if err == nil || isNoRows(err) {
+			if _, uerr := tx.Exec(upsertConsent, args...); uerr != nil {
+				return nil, uerr
+			}
+		}
+	}
+	if isNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ConsentState{Purpose: p.Key, State: EventKind(kind), LegalBasis: LegalBasis(basis)}, nil
 }
 
 func defaultSourceFor(a Actor) string {
@@ -290,19 +311,41 @@ func (s *Service) Consents(ctx context.Context, personID int64) ([]ConsentState,
 	return s.consentStates(ctx, personID, "")
 }
 
-// ConsentFor returns the current state of one purpose for a person.
+// ConsentFor returns the current state of one purpose for a person. It
+// answers in one query (it is the hot read of the API): no row means no
+// such person, a row without the purpose means no such purpose.
 func (s *Service) ConsentFor(ctx context.Context, personID int64, purpose string) (*ConsentState, error) {
-	if _, err := s.personStatus(ctx, personID); err != nil {
-		return nil, err
+	if purpose == "" { // no purpose: the first of Consents, as ever
+		st, err := s.Consents(ctx, personID)
+		if err != nil {
+			return nil, err
+		}
+		if len(st) == 0 {
+			return nil, notFound("unknown-purpose", `there is no purpose ""`)
+		}
+		return &st[0], nil
 	}
-	st, err := s.consentStates(ctx, personID, purpose)
+	var c stateCols
+	var consentPerson sql.NullInt64
+	err := s.db.QueryRow(ctx, `SELECT `+stateSelect+`, c.person_id
+		FROM persons p
+		LEFT JOIN purposes pu ON pu.key = ?
+		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = p.id
+		LEFT JOIN consent_events e ON e.id = c.event_id
+		LEFT JOIN sources src ON src.id = e.source_id
+		WHERE p.id = ?`, purpose, personID).Scan(append(c.dest(), &consentPerson)...)
+	if isNoRows(err) {
+		return nil, notFound("unknown-person", "there is no such person")
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ledger: consent state: %w", err)
 	}
-	if len(st) == 0 {
+	// As in consentStates, an archived purpose shows only where recorded.
+	if !c.key.Valid || (!consentPerson.Valid && c.archived.Int64 != 0) {
 		return nil, notFound("unknown-purpose", fmt.Sprintf("there is no purpose %q", purpose))
 	}
-	return &st[0], nil
+	st := c.state(s.now())
+	return &st, nil
 }
 
 func (s *Service) personStatus(ctx context.Context, id int64) (string, error) {
@@ -314,8 +357,40 @@ func (s *Service) personStatus(ctx context.Context, id int64) (string, error) {
 	return st, err
 }
 
+const stateSelect = `pu.key, pu.archived, c.kind, c.legal_basis, c.valid_until, e.id, e.text_version, e.recorded_at, e.actor_type, e.actor_id, COALESCE(src.key, '')`
+
+// stateCols receives the columns of stateSelect.
+type stateCols struct {
+	key                                sql.NullString
+	archived                           sql.NullInt64
+	kind, basis, actorType, actorID    sql.NullString
+	validUntil, eventID, version, recd sql.NullInt64
+	source                             string
+}
+
+func (c *stateCols) dest() []any {
+	return []any{&c.key, &c.archived, &c.kind, &c.basis, &c.validUntil, &c.eventID, &c.version, &c.recd, &c.actorType, &c.actorID, &c.source}
+}
+
+func (c *stateCols) state(now time.Time) ConsentState {
+	st := ConsentState{Purpose: c.key.String, Source: c.source}
+	if !c.kind.Valid {
+		st.State = "none"
+		return st
+	}
+	st.State, st.LegalBasis = EventKind(c.kind.String), LegalBasis(c.basis.String)
+	st.ValidUntil, st.UpdatedAt = timePtr(c.validUntil), timePtr(c.recd)
+	st.EventID, st.TextVersion = c.eventID.Int64, int(c.version.Int64)
+	st.UpdatedBy = c.actorType.String + ":" + c.actorID.String
+	if st.State == Granted && st.ValidUntil != nil && !st.ValidUntil.After(now) {
+		st.State = Expired
+	}
+	st.Valid = st.State == Granted && c.archived.Int64 == 0
+	return st
+}
+
 func (s *Service) consentStates(ctx context.Context, personID int64, purpose string) ([]ConsentState, error) {
-	q := `SELECT pu.key, pu.archived, c.kind, c.legal_basis, c.valid_until, e.id, e.text_version, e.recorded_at, e.actor_type, e.actor_id, COALESCE(src.key, '')
+	q := `SELECT ` + stateSelect + `
 		FROM purposes pu
 		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ?
 		LEFT JOIN consent_events e ON e.id = c.event_id
@@ -335,27 +410,11 @@ func (s *Service) consentStates(ctx context.Context, personID int64, purpose str
 	now := s.now()
 	out := []ConsentState{}
 	for rows.Next() {
-		var st ConsentState
-		var archived int64
-		var kind, basis, actorType, actorID sql.NullString
-		var validUntil, eventID, version, recorded sql.NullInt64
-		if err := rows.Scan(&st.Purpose, &archived, &kind, &basis, &validUntil, &eventID, &version, &recorded, &actorType, &actorID, &st.Source); err != nil {
+		var c stateCols
+		if err := rows.Scan(c.dest()...); err != nil {
 			return nil, err
 		}
-		if !kind.Valid {
-			st.State = "none"
-			out = append(out, st)
-			continue
-		}
-		st.State, st.LegalBasis = EventKind(kind.String), LegalBasis(basis.String)
-		st.ValidUntil, st.UpdatedAt = timePtr(validUntil), timePtr(recorded)
-		st.EventID, st.TextVersion = eventID.Int64, int(version.Int64)
-		st.UpdatedBy = actorType.String + ":" + actorID.String
-		if st.State == Granted && st.ValidUntil != nil && !st.ValidUntil.After(now) {
-			st.State = Expired
-		}
-		st.Valid = st.State == Granted && archived == 0
-		out = append(out, st)
+		out = append(out, c.state(now))
 	}
 	return out, rows.Err()
 }

@@ -98,3 +98,37 @@ func TestExpiry(t *testing.T) {
 		}
 	})
 }
+
+// A back-dated event (say, an imported paper form) joins the history but
+// does not override a newer state.
+func TestBackdatedEventKeepsNewerState(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		l := newLedger(t, e)
+		p, err := l.CreatePerson(ctx, staff, ledger.PersonInput{LastName: "Vogel", Emails: []string{"vogel@example.de"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.RecordConsent(ctx, staff, ledger.ConsentInput{PersonID: p.ID, Purpose: "e_marketing", Kind: ledger.Granted}); err != nil {
+			t.Fatal(err)
+		}
+		yesterday := time.Now().Add(-24 * time.Hour)
+		if _, err := l.RecordConsent(ctx, staff, ledger.ConsentInput{PersonID: p.ID, Purpose: "e_marketing", Kind: ledger.Withdrawn, OccurredAt: &yesterday}); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := l.ConsentFor(ctx, p.ID, "e_marketing")
+		if st.State != ledger.Granted {
+			t.Fatalf("a back-dated withdrawal overrode a newer grant: %+v", st)
+		}
+		h, _ := l.History(ctx, p.ID, "e_marketing")
+		if len(h) != 2 || h[1].Kind != ledger.Withdrawn {
+			t.Fatalf("history %+v", h)
+		}
+		if _, err := l.RecordConsent(ctx, staff, ledger.ConsentInput{PersonID: p.ID, Purpose: "e_marketing", Kind: ledger.Objected}); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := l.ConsentFor(ctx, p.ID, "e_marketing"); st.State != ledger.Objected {
+			t.Fatalf("a newer objection did not apply: %+v", st)
+		}
+	})
+}

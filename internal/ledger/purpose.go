@@ -173,6 +173,7 @@ func (s *Service) CreatePurpose(ctx context.Context, actor Actor, in PurposeInpu
 }
 
 func (s *Service) createPurpose(tx *store.Tx, now time.Time, actor Actor, in PurposeInput) (int64, error) {
+	tx.Forget()
 	id, err := tx.InsertID(`INSERT INTO purposes (key, default_legal_basis, allowed_legal_bases, consent_required, dpv_purpose, retention_days, balancing_test, current_version, archived, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?)`,
 		in.Key, string(in.DefaultLegalBasis), joinBases(in.AllowedLegalBases), b2i(in.ConsentRequired), in.DPVPurpose, in.RetentionDays, in.BalancingTest, store.Micros(now), store.Micros(now))
@@ -216,6 +217,7 @@ func (s *Service) UpdatePurpose(ctx context.Context, actor Actor, key string, u 
 	var id int64
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
+		tx.Forget()
 		before, err := loadPurpose(tx, "p.key = ?", key)
 		if err != nil {
 			return err
@@ -301,6 +303,15 @@ func scanPurpose(sc interface{ Scan(...any) error }) (*Purpose, error) {
 	p.CreatedAt, p.UpdatedAt = store.FromMicros(created), store.FromMicros(updated)
 	p.Texts = map[string]Text{}
 	return &p, nil
+}
+
+// purposeTx returns a purpose by key inside a write, cached for the batch.
+func purposeTx(tx *store.Tx, key string) (*Purpose, error) {
+	v, err := tx.Memo("purpose:"+key, func() (any, error) { return loadPurpose(tx, "p.key = ?", key) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Purpose), nil
 }
 
 func loadPurpose(tx *store.Tx, where string, arg any) (*Purpose, error) {

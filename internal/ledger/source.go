@@ -62,6 +62,7 @@ func (s *Service) createSource(tx *store.Tx, now time.Time, actor Actor, in Sour
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
+	tx.Forget()
 	active := in.Active == nil || *in.Active
 	id, err := tx.InsertID(`INSERT INTO sources (key, name, active) VALUES (?, ?, ?)`, in.Key, in.Name, b2i(active))
 	if store.IsUniqueViolation(err) {
@@ -78,6 +79,7 @@ func (s *Service) createSource(tx *store.Tx, now time.Time, actor Actor, in Sour
 func (s *Service) UpdateSource(ctx context.Context, actor Actor, key string, in SourceInput) (*Source, error) {
 	var after Source
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		tx.Forget()
 		var before Source
 		var active int64
 		err := tx.QueryRow(`SELECT id, key, name, active FROM sources WHERE key = ?`, key).Scan(&before.ID, &before.Key, &before.Name, &active)
@@ -128,8 +130,14 @@ func (s *Service) Sources(ctx context.Context) ([]Source, error) {
 
 // sourceID resolves an active source key inside a transaction.
 func sourceID(tx *store.Tx, key string) (int64, error) {
-	var id, active int64
-	err := tx.QueryRow(`SELECT id, active FROM sources WHERE key = ?`, key).Scan(&id, &active)
+	type row struct{ id, active int64 }
+	v, err := tx.Memo("source:"+key, func() (any, error) {
+		var r row
+		err := tx.QueryRow(`SELECT id, active FROM sources WHERE key = ?`, key).Scan(&r.id, &r.active)
+		return r, err
+	})
+	r, _ := v.(row)
+	id, active := r.id, r.active
 	if isNoRows(err) {
 		return 0, invalid("unknown-source", fmt.Sprintf("there is no source %q", key), FieldError{Field: "source", Message: "unknown source"})
 	}

@@ -22,7 +22,26 @@ type Tx struct {
 	headHash []byte
 
 	result any
+	memo   map[string]any
 }
+
+// Memo returns the value cached under key for the rest of this batch,
+// loading it on first use. Use it for rows many writes read and few
+// change (purposes, sources); whoever changes them calls Forget.
+func (tx *Tx) Memo(key string, load func() (any, error)) (any, error) {
+	if v, ok := tx.memo[key]; ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return nil, err
+	}
+	tx.memo[key] = v
+	return v, nil
+}
+
+// Forget drops everything Memo cached in this batch.
+func (tx *Tx) Forget() { clear(tx.memo) }
 
 // Ctx is the context of the write request running in this transaction.
 func (tx *Tx) Ctx() context.Context { return tx.ctx }
@@ -127,8 +146,9 @@ func (w *writer) stop() {
 var ErrClosed = errors.New("store: database is closed")
 
 // Write runs fn in a write transaction, batched with concurrent writes.
-// fn must only use tx (never the read pool) and may be retried never:
-// it runs exactly once and its effects commit only if it returns nil.
+// Its effects commit only if it returns nil. fn must act only through tx
+// (never the read pool, never outside the database): when another write
+// of its batch fails, fn may run a second time after a rollback.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	_, err := db.WriteResult(ctx, fn)
 	return err
@@ -183,7 +203,14 @@ func (w *writer) loop() {
 
 func (w *writer) run(batch []*job) {
 	errs := make([]error, len(batch))
-	commitErr := w.runBatch(batch, errs)
+	// First pass without savepoints: they cost two statements per job, a
+	// round trip each on PostgreSQL. If a job fails, its error is final;
+	// the transaction is rolled back and the other jobs run again, each in
+	// a savepoint so that no further failure can undo the rest.
+	commitErr, failed := w.runBatch(batch, errs, false)
+	if failed && len(batch) > 1 {
+		commitErr, _ = w.runBatch(batch, errs, true)
+	}
 	for i, j := range batch {
 		if errs[i] == nil && commitErr != nil {
 			errs[i] = commitErr
@@ -192,7 +219,10 @@ func (w *writer) run(batch []*job) {
 	}
 }
 
-func (w *writer) runBatch(batch []*job, errs []error) (err error) {
+// runBatch runs the jobs whose errs entry is still nil in one transaction.
+// Without savepoints it stops at the first failing job and reports
+// failed=true, having rolled everything back.
+func (w *writer) runBatch(batch []*job, errs []error, savepoints bool) (err error, failed bool) {
 	db := w.db
 	var tx *sql.Tx
 	for attempt := 0; ; attempt++ {
@@ -203,71 +233,79 @@ func (w *writer) runBatch(batch []*job, errs []error) (err error) {
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 	}
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return fmt.Errorf("store: begin: %w", err), false
 	}
+	committed := false
 	defer func() {
-		if err != nil {
+		if !committed {
 			_ = tx.Rollback()
 		}
 	}()
-	t := &Tx{db: db, tx: tx, ctx: context.Background()}
+	t := &Tx{db: db, tx: tx, ctx: context.Background(), memo: map[string]any{}}
 	lock := "SELECT seq, hash FROM audit_head WHERE id = 1"
 	if db.Dialect == Postgres {
 		lock += " FOR UPDATE"
 	}
 	if err = tx.QueryRow(lock).Scan(&t.headSeq, &t.headHash); err != nil {
-		return fmt.Errorf("store: lock audit head: %w", err)
+		return fmt.Errorf("store: lock audit head: %w", err), false
 	}
 	startSeq := t.headSeq
-	single := len(batch) == 1
+	results := make([]any, len(batch))
 	anyOK := false
 	for i, j := range batch {
+		if errs[i] != nil {
+			continue
+		}
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
 		t.ctx, t.result = j.ctx, nil
 		seq, hash := t.headSeq, t.headHash
-		if !single {
+		if savepoints {
 			if _, err = tx.Exec("SAVEPOINT job"); err != nil {
-				return fmt.Errorf("store: savepoint: %w", err)
+				return fmt.Errorf("store: savepoint: %w", err), false
 			}
 		}
-		ferr := runJob(j, t)
-		if ferr != nil {
+		if ferr := runJob(j, t); ferr != nil {
 			errs[i] = ferr
-			t.headSeq, t.headHash = seq, hash
-			if single {
-				_ = tx.Rollback()
-				err = nil
-				return nil
+			if !savepoints {
+				return nil, true
 			}
+			t.headSeq, t.headHash = seq, hash
+			t.Forget() // it may hold what the failed write saw
 			if _, err = tx.Exec("ROLLBACK TO SAVEPOINT job"); err != nil {
-				return fmt.Errorf("store: rollback to savepoint: %w", err)
+				return fmt.Errorf("store: rollback to savepoint: %w", err), false
 			}
 		} else {
-			j.result = t.result
+			results[i] = t.result
 			anyOK = true
 		}
-		if !single {
+		if savepoints {
 			if _, err = tx.Exec("RELEASE SAVEPOINT job"); err != nil {
-				return fmt.Errorf("store: release savepoint: %w", err)
+				return fmt.Errorf("store: release savepoint: %w", err), false
 			}
 		}
 	}
 	if !anyOK {
-		_ = tx.Rollback()
-		return nil
+		return nil, false
 	}
 	if t.headSeq != startSeq {
 		if _, err = tx.Exec(db.Q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"), t.headSeq, t.headHash); err != nil {
-			return fmt.Errorf("store: move audit head: %w", err)
+			return fmt.Errorf("store: move audit head: %w", err), false
 		}
 	}
 	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		committed = true // nothing left to roll back
+		return fmt.Errorf("store: commit: %w", err), false
 	}
-	return nil
+	committed = true
+	for i, j := range batch {
+		if errs[i] == nil {
+			j.result = results[i]
+		}
+	}
+	return nil, false
 }
 
 // runJob runs a job's function, first consulting and then recording its
