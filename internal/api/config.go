@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -21,28 +22,9 @@ func (s *Server) listPurposes(w http.ResponseWriter, r *http.Request, _ *auth.To
 }
 
 func (s *Server) createPurpose(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
-	var in ledger.PurposeInput
-	body, ok := decode(w, r, maxBody, &in)
-	if !ok {
-		return
-	}
-	if r, ok = idempotent(w, r, tok, body); !ok {
-		return
-	}
-	p, err := s.ledger.CreatePurpose(r.Context(), tok.Actor(), in)
-	if id, ok := replayed(err); ok {
-		if p, err = s.ledger.PurposeByID(r.Context(), id); err == nil {
-			w.Header().Set("Idempotent-Replayed", "true")
-			writeJSON(w, http.StatusOK, p)
-			return
-		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/purposes/"+p.Key)
-	writeJSON(w, http.StatusCreated, p)
+	create(s, w, r, tok, maxBody, func(ctx context.Context, in ledger.PurposeInput) (*ledger.Purpose, error) {
+		return s.ledger.CreatePurpose(ctx, tok.Actor(), in)
+	}, s.ledger.PurposeByID, func(p *ledger.Purpose) string { return "/api/v1/purposes/" + p.Key })
 }
 
 func (s *Server) getPurpose(w http.ResponseWriter, r *http.Request, _ *auth.Token) {

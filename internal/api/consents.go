@@ -2,11 +2,8 @@ package api
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/csv"
+	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,36 +26,16 @@ type consentRequest struct {
 }
 
 func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
-	var in consentRequest
-	body, ok := decode(w, r, maxConsentBody, &in)
-	if !ok {
-		return
-	}
-	if in.PersonID == 0 && in.Email != "" {
-		p, err := s.ledger.PersonByEmail(r.Context(), in.Email)
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	create(s, w, r, tok, maxConsentBody, func(ctx context.Context, in consentRequest) (*ledger.ConsentEvent, error) {
+		if in.PersonID == 0 && in.Email != "" {
+			p, err := s.ledger.PersonByEmail(ctx, in.Email)
+			if err != nil {
+				return nil, err
+			}
+			in.PersonID = p.ID
 		}
-		in.PersonID = p.ID
-	}
-	if r, ok = idempotent(w, r, tok, body); !ok {
-		return
-	}
-	ev, err := s.ledger.RecordConsent(r.Context(), tok.Actor(), in.ConsentInput)
-	if id, ok := replayed(err); ok {
-		if ev, err = s.ledger.ConsentEventByID(r.Context(), id); err == nil {
-			w.Header().Set("Idempotent-Replayed", "true")
-			writeJSON(w, http.StatusOK, ev)
-			return
-		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/consent-events/"+strconv.FormatInt(ev.ID, 10))
-	writeJSON(w, http.StatusCreated, ev)
+		return s.ledger.RecordConsent(ctx, tok.Actor(), in.ConsentInput)
+	}, s.ledger.ConsentEventByID, func(ev *ledger.ConsentEvent) string { return "/api/v1/consent-events/" + strconv.FormatInt(ev.ID, 10) })
 }
 
 func (s *Server) getConsentEvent(w http.ResponseWriter, r *http.Request, _ *auth.Token) {
@@ -129,9 +106,9 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 	in := bufio.NewReaderSize(r.Body, 256<<10)
 	switch {
 	case strings.HasPrefix(ct, "text/csv"):
-		next = csvRefs(in)
+		next = ledger.CSVRefs(in)
 	case strings.HasPrefix(ct, "application/x-ndjson"), strings.HasPrefix(ct, "application/jsonl"):
-		next = jsonRefs(in)
+		next = ledger.JSONRefs(in)
 	default:
 		problem(w, r, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "send text/csv (one id or e-mail per line) or application/x-ndjson", nil)
 		return
@@ -164,7 +141,7 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 		return err
 	})
 	if err != nil && !started {
-		if _, ok := err.(*refError); ok {
+		if _, ok := err.(*ledger.RefError); ok {
 			problem(w, r, http.StatusBadRequest, "malformed-body", "Malformed body", err.Error(), nil)
 			return
 		}
@@ -180,7 +157,7 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 	w.Header().Set("Consento-Denied", strconv.Itoa(sum.Denied))
 	if err != nil {
 		msg := "the check stopped early"
-		if re, ok := err.(*refError); ok {
+		if re, ok := err.(*ledger.RefError); ok {
 			msg = re.Error()
 		} else {
 			s.log.Error("bulk check failed", "err", err)
@@ -258,99 +235,4 @@ func jsonPlain(s string) bool {
 		}
 	}
 	return true
-}
-
-type refError struct {
-	line int
-	msg  string
-}
-
-func (e *refError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
-
-var headerNames = map[string]bool{"email": true, "e-mail": true, "id": true, "person_id": true, "ref": true}
-
-// csvRefs reads the first column of each CSV line; a header line naming
-// email, id, person_id or ref is skipped.
-func csvRefs(in *bufio.Reader) func() (ledger.Ref, bool, error) {
-	cr := csv.NewReader(in)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	line := 0
-	return func() (ledger.Ref, bool, error) {
-		for {
-			rec, err := cr.Read()
-			if err == io.EOF {
-				return ledger.Ref{}, false, nil
-			}
-			line++
-			if err != nil {
-				return ledger.Ref{}, false, &refError{line: line, msg: "malformed CSV"}
-			}
-			if len(rec) == 0 || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") {
-				continue
-			}
-			if line == 1 && headerNames[strings.ToLower(strings.TrimSpace(rec[0]))] {
-				continue
-			}
-			return ledger.ParseRef(rec[0]), true, nil
-		}
-	}
-}
-
-// jsonRefs reads JSON lines: a string, a number, or an object with
-// "email", "id" or "ref".
-func jsonRefs(in *bufio.Reader) func() (ledger.Ref, bool, error) {
-	line := 0
-	return func() (ledger.Ref, bool, error) {
-		for {
-			b, err := in.ReadSlice('\n')
-			if err == bufio.ErrBufferFull {
-				return ledger.Ref{}, false, &refError{line: line + 1, msg: "line too long"}
-			}
-			if err != nil && err != io.EOF {
-				return ledger.Ref{}, false, err
-			}
-			if len(b) == 0 && err == io.EOF {
-				return ledger.Ref{}, false, nil
-			}
-			line++
-			b = bytes.TrimSpace(b)
-			if len(b) == 0 {
-				if err == io.EOF {
-					return ledger.Ref{}, false, nil
-				}
-				continue
-			}
-			var v struct {
-				Email string `json:"email"`
-				ID    int64  `json:"id"`
-				Ref   string `json:"ref"`
-			}
-			switch b[0] {
-			case '"':
-				var str string
-				if json.Unmarshal(b, &str) != nil {
-					return ledger.Ref{}, false, &refError{line: line, msg: "malformed JSON"}
-				}
-				return ledger.ParseRef(str), true, nil
-			case '{':
-				if json.Unmarshal(b, &v) != nil {
-					return ledger.Ref{}, false, &refError{line: line, msg: "malformed JSON"}
-				}
-				switch {
-				case v.ID != 0:
-					return ledger.ParseRef(strconv.FormatInt(v.ID, 10)), true, nil
-				case v.Email != "":
-					return ledger.ParseRef(v.Email), true, nil
-				default:
-					return ledger.ParseRef(v.Ref), true, nil
-				}
-			default:
-				if _, perr := strconv.ParseInt(string(b), 10, 64); perr == nil {
-					return ledger.ParseRef(string(b)), true, nil
-				}
-				return ledger.Ref{}, false, &refError{line: line, msg: "expected a JSON string, number or object"}
-			}
-		}
-	}
 }

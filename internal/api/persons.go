@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -50,35 +51,9 @@ func (s *Server) listPersons(w http.ResponseWriter, r *http.Request, _ *auth.Tok
 }
 
 func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
-	var in ledger.PersonInput
-	body, ok := decode(w, r, maxBody, &in)
-	if !ok {
-		return
-	}
-	if r, ok = idempotent(w, r, tok, body); !ok {
-		return
-	}
-	p, err := s.ledger.CreatePerson(r.Context(), tok.Actor(), in)
-	if id, ok := replayed(err); ok {
-		s.replayPerson(w, r, id)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/persons/"+strconv.FormatInt(p.ID, 10))
-	writeJSON(w, http.StatusCreated, p)
-}
-
-func (s *Server) replayPerson(w http.ResponseWriter, r *http.Request, id int64) {
-	p, err := s.ledger.Person(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Idempotent-Replayed", "true")
-	writeJSON(w, http.StatusOK, p)
+	create(s, w, r, tok, maxBody, func(ctx context.Context, in ledger.PersonInput) (*ledger.Person, error) {
+		return s.ledger.CreatePerson(ctx, tok.Actor(), in)
+	}, s.ledger.Person, func(p *ledger.Person) string { return "/api/v1/persons/" + strconv.FormatInt(p.ID, 10) })
 }
 
 func (s *Server) findPerson(w http.ResponseWriter, r *http.Request, _ *auth.Token) {
@@ -188,29 +163,9 @@ func (s *Server) listOrganisations(w http.ResponseWriter, r *http.Request, _ *au
 }
 
 func (s *Server) createOrganisation(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
-	var in ledger.OrganisationInput
-	body, ok := decode(w, r, maxBody, &in)
-	if !ok {
-		return
-	}
-	if r, ok = idempotent(w, r, tok, body); !ok {
-		return
-	}
-	o, err := s.ledger.CreateOrganisation(r.Context(), tok.Actor(), in)
-	if id, ok := replayed(err); ok {
-		o, err = s.ledger.Organisation(r.Context(), id)
-		if err == nil {
-			w.Header().Set("Idempotent-Replayed", "true")
-			writeJSON(w, http.StatusOK, o)
-			return
-		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/organisations/"+strconv.FormatInt(o.ID, 10))
-	writeJSON(w, http.StatusCreated, o)
+	create(s, w, r, tok, maxBody, func(ctx context.Context, in ledger.OrganisationInput) (*ledger.Organisation, error) {
+		return s.ledger.CreateOrganisation(ctx, tok.Actor(), in)
+	}, s.ledger.Organisation, func(o *ledger.Organisation) string { return "/api/v1/organisations/" + strconv.FormatInt(o.ID, 10) })
 }
 
 func (s *Server) getOrganisation(w http.ResponseWriter, r *http.Request, _ *auth.Token) {

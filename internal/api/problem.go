@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -168,6 +169,36 @@ func idempotent(w http.ResponseWriter, r *http.Request, tok *auth.Token, body []
 	h.Write(body)
 	ctx := store.WithIdempotency(r.Context(), store.Idempotency{Scope: "token:" + strconv.FormatInt(tok.ID, 10), Key: key, RequestHash: h.Sum(nil)})
 	return r.WithContext(ctx), true
+}
+
+// create answers a POST that creates an object: it decodes the body,
+// binds the Idempotency-Key, runs do and answers 201 with a Location. When
+// the key was used before with the same body, nothing is created again:
+// the answer is 200 with the object made then (Idempotent-Replayed: true).
+func create[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, tok *auth.Token, limit int64,
+	do func(context.Context, In) (Out, error), fetch func(context.Context, int64) (Out, error), location func(Out) string) {
+	var in In
+	body, ok := decode(w, r, limit, &in)
+	if !ok {
+		return
+	}
+	if r, ok = idempotent(w, r, tok, body); !ok {
+		return
+	}
+	out, err := do(r.Context(), in)
+	if id, ok := replayed(err); ok {
+		if out, err = fetch(r.Context(), id); err == nil {
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeJSON(w, http.StatusOK, out)
+			return
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", location(out))
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // replayed reports whether err says the request was processed before, and

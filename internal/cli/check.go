@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -54,27 +53,7 @@ func checkCommand() *cli.Command {
 			bw := bufio.NewWriterSize(out, 256<<10)
 			w := csv.NewWriter(bw)
 			w.Write([]string{"ref", "person_id", "allowed", "reason"})
-			cr := csv.NewReader(bufio.NewReaderSize(in, 256<<10))
-			cr.FieldsPerRecord = -1
-			cr.ReuseRecord = true
-			line := 0
-			next := func() (ledger.Ref, bool, error) {
-				for {
-					rec, err := cr.Read()
-					if err == io.EOF {
-						return ledger.Ref{}, false, nil
-					}
-					line++
-					if err != nil {
-						return ledger.Ref{}, false, fmt.Errorf("input line %d: %w", line, err)
-					}
-					v := strings.TrimSpace(rec[0])
-					if v == "" || (line == 1 && (strings.EqualFold(v, "email") || strings.EqualFold(v, "id") || strings.EqualFold(v, "person_id"))) {
-						continue
-					}
-					return ledger.ParseRef(v), true, nil
-				}
-			}
+			next := ledger.CSVRefs(bufio.NewReaderSize(in, 256<<10))
 			sum, err := e.ledger.Check(ctx, cmd.String("purpose"), next, func(v ledger.Verdict) error {
 				pid := ""
 				if v.PersonID != 0 {
