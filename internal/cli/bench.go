@@ -222,10 +222,10 @@ func benchSeedCommand() *cli.Command {
 func benchCheckCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
-		Usage: "stream every seeded e-mail as text/csv to POST /api/v1/consent-checks over loopback HTTP and time it end to end",
+		Usage: "stream every person's e-mail as text/csv to POST /api/v1/consent-checks over loopback HTTP and time it end to end",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "purpose", Value: benchPurpose},
-			&cli.IntFlag{Name: "persons", Usage: "check only the first N seeded persons (default: all)"},
+			&cli.IntFlag{Name: "persons", Usage: "check only the first N persons (default: all)"},
 			&cli.StringFlag{Name: "accept", Value: "text/csv", Usage: "response format: text/csv or application/x-ndjson"},
 			profileFlag,
 		},
@@ -235,15 +235,29 @@ func benchCheckCommand() *cli.Command {
 				return err
 			}
 			defer e.Close()
-			n, err := benchSeeded(ctx, e.db)
+			// The list to check: the persons' primary e-mail addresses in
+			// the order they were created, read before the clock starts.
+			limit := ""
+			if p := cmd.Int("persons"); p > 0 {
+				limit = " LIMIT " + strconv.Itoa(int(p))
+			}
+			rows, err := e.db.Query(ctx, `SELECT email FROM person_emails WHERE is_primary = 1 ORDER BY person_id`+limit)
 			if err != nil {
 				return err
 			}
-			if p := int(cmd.Int("persons")); p > 0 && p < n {
-				n = p
+			var emails []string
+			for rows.Next() {
+				var em string
+				if err := rows.Scan(&em); err != nil {
+					rows.Close()
+					return err
+				}
+				emails = append(emails, em)
 			}
+			rows.Close()
+			n := len(emails)
 			if n == 0 {
-				return fmt.Errorf("no bench persons: run `consento bench seed` first")
+				return fmt.Errorf("no persons to check: run `consento bench seed` or `consento bench import` first")
 			}
 			srv, err := startBenchServer(ctx, e, "127.0.0.1:0")
 			if err != nil {
@@ -258,10 +272,9 @@ func benchCheckCommand() *cli.Command {
 			go func() {
 				bw := bufio.NewWriterSize(pw, 64<<10)
 				bw.WriteString("email\n")
-				var b []byte
-				for i := 1; i <= n; i++ {
-					b = append(strconv.AppendInt(append(b[:0], "person"...), int64(i), 10), "@bench.example\n"...)
-					bw.Write(b)
+				for _, em := range emails {
+					bw.WriteString(em)
+					bw.WriteByte('\n')
 				}
 				pw.CloseWithError(bw.Flush())
 			}()

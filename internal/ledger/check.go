@@ -122,10 +122,20 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 	now := store.Micros(s.now())
 	type batch struct {
 		refs     []Ref
+		snap     bool // answer from the snapshot
 		verdicts []Verdict
 		err      error
 		done     chan struct{}
 	}
+	// Past this many references, a snapshot of the purpose answers faster
+	// than looking each one up (see checkSnapshot).
+	worth, err := s.snapshotWorth(ctx)
+	if err != nil {
+		return sum, err
+	}
+	var snapOnce sync.Once
+	var snap *checkSnapshot
+	var snapErr error
 	// One worker per CPU: on SQLite the lookups run in this process, and
 	// more workers than CPUs only contend for SQLite's locks.
 	workers := runtime.NumCPU()
@@ -142,7 +152,14 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 			c := &checker{s: s, p: p, now: now}
 			defer c.close()
 			for b := range work {
-				b.verdicts, b.err = c.checkBatch(ctx, b.refs)
+				if b.snap {
+					snapOnce.Do(func() { snap, snapErr = s.loadSnapshot(ctx, p) })
+					if b.err = snapErr; b.err == nil {
+						b.verdicts = verdicts(b.refs, p, now, snap.row)
+					}
+				} else {
+					b.verdicts, b.err = c.checkBatch(ctx, b.refs)
+				}
 				close(b.done)
 			}
 		}()
@@ -151,8 +168,9 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 	go func() {
 		defer close(queue)
 		defer close(work)
+		seen := 0
 		for {
-			b := &batch{refs: make([]Ref, 0, checkChunk), done: make(chan struct{})}
+			b := &batch{refs: make([]Ref, 0, checkChunk), snap: seen >= worth, done: make(chan struct{})}
 			for len(b.refs) < checkChunk {
 				r, ok, err := next()
 				if err != nil {
@@ -167,6 +185,7 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 			if len(b.refs) == 0 {
 				return
 			}
+			seen += len(b.refs)
 			select {
 			case queue <- b:
 			case <-ctx.Done():
@@ -314,21 +333,27 @@ func (c *checker) checkBatch(ctx context.Context, refs []Ref) ([]Verdict, error)
 			return nil, err
 		}
 	}
+	return verdicts(refs, p, now, func(ref Ref) (checkRow, bool) {
+		if ref.id != 0 {
+			row, ok := byID[ref.id]
+			return row, ok
+		}
+		row, ok := byEmail[ref.email]
+		return row, ok
+	}), nil
+}
+
+// verdicts decides each reference with the rows lookup finds.
+func verdicts(refs []Ref, p *Purpose, now int64, lookup func(Ref) (checkRow, bool)) []Verdict {
 	out := make([]Verdict, len(refs))
 	for i, ref := range refs {
 		v := Verdict{Ref: ref.Input}
-		var row checkRow
-		var ok bool
-		switch {
-		case ref.bad:
+		if ref.bad {
 			v.Reason = ReasonInvalid
 			out[i] = v
 			continue
-		case ref.id != 0:
-			row, ok = byID[ref.id]
-		default:
-			row, ok = byEmail[ref.email]
 		}
+		row, ok := lookup(ref)
 		if !ok || row.status == StatusAnonymized {
 			v.Reason = ReasonUnknown
 			out[i] = v
@@ -339,7 +364,7 @@ func (c *checker) checkBatch(ctx context.Context, refs []Ref) ([]Verdict, error)
 		v.Allowed = v.Reason == ReasonAllowed
 		out[i] = v
 	}
-	return out, nil
+	return out
 }
 
 func verdictReason(r checkRow, p *Purpose, now int64) string {

@@ -33,11 +33,14 @@ func validLanguage(l string) bool {
 type Service struct {
 	db  *store.DB
 	now func() time.Time
+	// snapshotMin is the fewest references a bulk check answers from a
+	// snapshot (see checkSnapshot).
+	snapshotMin int
 }
 
 // New returns the ledger over db.
 func New(db *store.DB) *Service {
-	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }, snapshotMin: 20_000}
 }
 
 // DB is the database the ledger works on.

@@ -166,7 +166,8 @@ CREATE TABLE consents (
     valid_until  BIGINT,
     PRIMARY KEY (person_id, purpose_id)
 );
-CREATE INDEX consents_purpose ON consents(purpose_id, kind);
+-- Covers the bulk check's scan of one purpose and the filters by state.
+CREATE INDEX consents_purpose ON consents(purpose_id, kind, person_id, valid_until);
 
 CREATE TABLE audit_events (
     seq         BIGINT PRIMARY KEY,

@@ -166,7 +166,8 @@ CREATE TABLE consents (
     valid_until  INTEGER,
     PRIMARY KEY (person_id, purpose_id)
 ) WITHOUT ROWID;
-CREATE INDEX consents_purpose ON consents(purpose_id, kind);
+-- Covers the bulk check's scan of one purpose and the filters by state.
+CREATE INDEX consents_purpose ON consents(purpose_id, kind, person_id, valid_until);
 
 CREATE TABLE audit_events (
     seq         INTEGER PRIMARY KEY,
