@@ -163,9 +163,23 @@ func b2i(b bool) int {
 	return 0
 }
 
-// computeHash is SHA-256 over the previous hash and every stored field,
-// each length-prefixed so that no two different events encode alike.
-func (e *Event) computeHash() []byte {
+// Link is an audit event as the chain hashes it: every stored field.
+// Append and the ledger's bulk import both build events through it.
+type Link struct {
+	Seq        int64
+	At         time.Time
+	Actor      Actor
+	Action     string
+	ObjectType string
+	ObjectID   string
+	PersonID   int64  // 0: not bound to a person, and not sealed
+	Payload    []byte // the stored bytes: sealed when PersonID is set
+	Prev       []byte // hash of the event before
+}
+
+// Hash is SHA-256 over the previous hash and every stored field, each
+// length-prefixed so that no two different events encode alike.
+func (l *Link) Hash() []byte {
 	h := sha256.New()
 	var buf [binary.MaxVarintLen64]byte
 	field := func(b []byte) {
@@ -173,27 +187,50 @@ func (e *Event) computeHash() []byte {
 		h.Write(buf[:n])
 		h.Write(b)
 	}
+	str := func(s string) {
+		n := binary.PutUvarint(buf[:], uint64(len(s)))
+		h.Write(buf[:n])
+		h.Write([]byte(s))
+	}
 	num := func(v int64) {
 		n := binary.PutVarint(buf[:], v)
 		h.Write(buf[:n])
 	}
 	h.Write([]byte("consento-audit-v1"))
-	field(e.prevHash)
-	num(e.Seq)
-	num(e.At.UnixMicro())
-	field([]byte(e.Actor.Type))
-	field([]byte(e.Actor.ID))
-	field([]byte(e.Action))
-	field([]byte(e.ObjectType))
-	field([]byte(e.ObjectID))
-	if e.PersonID != nil {
-		num(*e.PersonID)
+	field(l.Prev)
+	num(l.Seq)
+	num(l.At.UnixMicro())
+	str(l.Actor.Type)
+	str(l.Actor.ID)
+	str(l.Action)
+	str(l.ObjectType)
+	str(l.ObjectID)
+	if l.PersonID != 0 {
+		num(l.PersonID)
+		num(1)
 	} else {
 		num(-1)
+		num(0)
 	}
-	num(int64(b2i(e.Sealed)))
-	field(e.raw)
+	field(l.Payload)
 	return h.Sum(nil)
+}
+
+func (e *Event) computeHash() []byte {
+	l := Link{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Payload: e.raw, Prev: e.prevHash}
+	if e.PersonID != nil {
+		l.PersonID = *e.PersonID
+	}
+	return l.Hash()
+}
+
+// NewAEAD returns the cipher that seals a person's payloads under key.
+func NewAEAD(key []byte) (cipher.AEAD, error) { return gcm(key) }
+
+// Seal encrypts a payload of event seq; nonce must be fresh random bytes
+// of aead.NonceSize(). The result is the nonce followed by the ciphertext.
+func Seal(aead cipher.AEAD, nonce []byte, seq int64, plain []byte) []byte {
+	return aead.Seal(nonce[:len(nonce):len(nonce)], nonce, plain, aad(seq))
 }
 
 func seal(key []byte, seq int64, plain []byte) ([]byte, error) {
@@ -205,7 +242,7 @@ func seal(key []byte, seq int64, plain []byte) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return aead.Seal(nonce, nonce, plain, aad(seq)), nil
+	return Seal(aead, nonce, seq, plain), nil
 }
 
 func open(key []byte, seq int64, sealed []byte) ([]byte, error) {
@@ -219,7 +256,7 @@ func open(key []byte, seq int64, sealed []byte) ([]byte, error) {
 	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], aad(seq))
 }
 
-func aad(seq int64) []byte { return []byte("consento-audit:" + strconv.FormatInt(seq, 10)) }
+func aad(seq int64) []byte { return strconv.AppendInt([]byte("consento-audit:"), seq, 10) }
 
 func gcm(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)

@@ -2,12 +2,9 @@ package ledger
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -39,9 +37,9 @@ import (
 //	Finish, Close                    transaction     audit head; connection settings
 //
 // Audit events are chained here rather than through audit.Append, which
-// writes each event with an unprepared statement; the payload, sealing and
-// hash mirror audit.Append, and the importer's tests check the result with
-// audit.Verify and audit.List.
+// writes each event with its own statement; sealing and hashing use the
+// same audit.Seal and audit.Link, and the importer's tests check the
+// result with audit.Verify and audit.List.
 type Bulk struct {
 	s      *Service
 	tx     *store.Tx
@@ -519,11 +517,8 @@ func (b *Bulk) Encode(bb *BulkBatch) error {
 	for i := range bb.persons {
 		bp := &bb.persons[i]
 		bp.key = b.random.take(32)
-		block, err := aes.NewCipher(bp.key)
-		if err != nil {
-			return err
-		}
-		if bp.aead, err = cipher.NewGCM(block); err != nil {
+		var err error
+		if bp.aead, err = audit.NewAEAD(bp.key); err != nil {
 			return err
 		}
 	}
@@ -558,7 +553,7 @@ func (b *Bulk) Encode(bb *BulkBatch) error {
 		buf = append(buf, '}')
 		if aead != nil {
 			nonce := b.random.take(aead.NonceSize())
-			e.raw = aead.Seal(nonce[:len(nonce):len(nonce)], nonce, buf, auditAAD(e.seq))
+			e.raw = audit.Seal(aead, nonce, e.seq, buf)
 		} else {
 			e.raw = append([]byte(nil), buf...)
 		}
@@ -569,54 +564,12 @@ func (b *Bulk) Encode(bb *BulkBatch) error {
 		if e.prev == nil {
 			e.prev = []byte{}
 		}
-		e.hash = b.auditHash(e)
+		e.hash = (&audit.Link{Seq: e.seq, At: e.at, Actor: b.actor, Action: e.action, ObjectType: e.objType, ObjectID: e.objID,
+			PersonID: e.personID, Payload: e.raw, Prev: e.prev}).Hash()
 		b.chainSeq, b.chainHash = e.seq, e.hash
 	}
 	bb.encoded = true
 	return nil
-}
-
-func auditAAD(seq int64) []byte {
-	return strconv.AppendInt([]byte("consento-audit:"), seq, 10)
-}
-
-// auditHash is audit's event hash: SHA-256 over the previous hash and every
-// stored field, each length-prefixed.
-func (b *Bulk) auditHash(e *bulkEvent) []byte {
-	h := sha256.New()
-	var buf [binary.MaxVarintLen64]byte
-	field := func(s []byte) {
-		n := binary.PutUvarint(buf[:], uint64(len(s)))
-		h.Write(buf[:n])
-		h.Write(s)
-	}
-	str := func(s string) {
-		n := binary.PutUvarint(buf[:], uint64(len(s)))
-		h.Write(buf[:n])
-		h.Write([]byte(s))
-	}
-	num := func(v int64) {
-		n := binary.PutVarint(buf[:], v)
-		h.Write(buf[:n])
-	}
-	h.Write([]byte("consento-audit-v1"))
-	field(e.prev)
-	num(e.seq)
-	num(e.at.UnixMicro())
-	str(b.actor.Type)
-	str(b.actor.ID)
-	str(e.action)
-	str(e.objType)
-	str(e.objID)
-	if e.personID != 0 {
-		num(e.personID)
-		num(1)
-	} else {
-		num(-1)
-		num(0)
-	}
-	field(e.raw)
-	return h.Sum(nil)
 }
 
 // Insert writes an encoded batch.
