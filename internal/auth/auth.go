@@ -298,8 +298,18 @@ func (s *Service) LookupToken(ctx context.Context, secret string) (*Token, error
 	return tok, nil
 }
 
-// RevokeToken revokes a token by id.
+// RevokeToken revokes a token by id. This instance stops accepting it at
+// once; other instances within tokenCacheTTL.
 func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id int64) error {
+	defer func() {
+		s.mu.Lock()
+		for k, c := range s.cache {
+			if c.tok != nil && c.tok.ID == id {
+				delete(s.cache, k)
+			}
+		}
+		s.mu.Unlock()
+	}()
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		now := time.Now().UTC()
 		res, err := tx.Exec(`UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, store.Micros(now), id)
