@@ -17,8 +17,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/consento/consento/internal/store"
 )
@@ -180,40 +182,40 @@ type Link struct {
 // Hash is SHA-256 over the previous hash and every stored field, each
 // length-prefixed so that no two different events encode alike.
 func (l *Link) Hash() []byte {
-	h := sha256.New()
+	pid := int64(-1)
+	if l.PersonID != 0 {
+		pid = l.PersonID
+	}
+	return hashFields(sha256.New(), nil, l.Prev, l.Seq, l.At.UnixMicro(), bytesOf(l.Actor.Type), bytesOf(l.Actor.ID),
+		bytesOf(l.Action), bytesOf(l.ObjectType), bytesOf(l.ObjectID), pid, l.PersonID != 0, l.Payload)
+}
+
+// bytesOf views a string's bytes without copying; they are only hashed.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// hashFields is the one definition of an event's hash, over the stored
+// columns as bytes (Verify passes them without copying).
+func hashFields(h hash.Hash, dst, prev []byte, seq, at int64, actorType, actorID, action, objType, objID []byte, personID int64, sealed bool, raw []byte) []byte {
+	h.Reset()
 	var buf [binary.MaxVarintLen64]byte
 	field := func(b []byte) {
-		n := binary.PutUvarint(buf[:], uint64(len(b)))
-		h.Write(buf[:n])
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(b)))])
 		h.Write(b)
 	}
-	str := func(s string) {
-		n := binary.PutUvarint(buf[:], uint64(len(s)))
-		h.Write(buf[:n])
-		h.Write([]byte(s))
-	}
-	num := func(v int64) {
-		n := binary.PutVarint(buf[:], v)
-		h.Write(buf[:n])
-	}
+	num := func(v int64) { h.Write(buf[:binary.PutVarint(buf[:], v)]) }
 	h.Write([]byte("consento-audit-v1"))
-	field(l.Prev)
-	num(l.Seq)
-	num(l.At.UnixMicro())
-	str(l.Actor.Type)
-	str(l.Actor.ID)
-	str(l.Action)
-	str(l.ObjectType)
-	str(l.ObjectID)
-	if l.PersonID != 0 {
-		num(l.PersonID)
-		num(1)
-	} else {
-		num(-1)
-		num(0)
-	}
-	field(l.Payload)
-	return h.Sum(nil)
+	field(prev)
+	num(seq)
+	num(at)
+	field(actorType)
+	field(actorID)
+	field(action)
+	field(objType)
+	field(objID)
+	num(personID)
+	num(int64(b2i(sealed)))
+	field(raw)
+	return h.Sum(dst)
 }
 
 func (e *Event) computeHash() []byte {

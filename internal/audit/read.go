@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"runtime"
 	"strings"
 	"sync"
@@ -277,30 +275,4 @@ func verifySlice(ctx context.Context, db *store.DB, lo, hi int64) (r slice) {
 	}
 	r.err = rows.Err()
 	return r
-}
-
-// hashFields is Event.computeHash over raw column bytes, without
-// allocating; the two must stay identical (the tests verify chains that
-// Append hashed with computeHash).
-func hashFields(h hash.Hash, dst, prev []byte, seq, at int64, actorType, actorID, action, objType, objID []byte, personID int64, sealed bool, raw []byte) []byte {
-	h.Reset()
-	var buf [binary.MaxVarintLen64]byte
-	field := func(b []byte) {
-		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(b)))])
-		h.Write(b)
-	}
-	num := func(v int64) { h.Write(buf[:binary.PutVarint(buf[:], v)]) }
-	h.Write([]byte("consento-audit-v1"))
-	field(prev)
-	num(seq)
-	num(at)
-	field(actorType)
-	field(actorID)
-	field(action)
-	field(objType)
-	field(objID)
-	num(personID)
-	num(int64(b2i(sealed)))
-	field(raw)
-	return h.Sum(dst)
 }
