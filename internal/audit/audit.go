@@ -149,9 +149,9 @@ func Append(tx *store.Tx, at time.Time, e Entry, key []byte) (int64, error) {
 		personID = pid
 	}
 	ev.hash = ev.computeHash()
-	if _, err := tx.Exec(`INSERT INTO audit_events (seq, at, actor_type, actor_id, action, object_type, object_id, person_id, sealed, payload, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, store.Micros(ev.At), e.Actor.Type, e.Actor.ID, e.Action, e.ObjectType, e.ObjectID, personID, b2i(sealed), raw, prev, ev.hash); err != nil {
+	if _, err := tx.Exec(`INSERT INTO audit_events (seq, at, actor_type, actor_id, action, object_type, object_id, person_id, payload, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seq, store.Micros(ev.At), e.Actor.Type, e.Actor.ID, e.Action, e.ObjectType, e.ObjectID, personID, raw, ev.hash); err != nil {
 		return 0, fmt.Errorf("audit: append: %w", err)
 	}
 	tx.SetHead(seq, ev.hash)

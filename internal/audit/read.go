@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -30,7 +31,7 @@ type Filter struct {
 	Limit  int
 }
 
-const eventColumns = `e.seq, e.at, e.actor_type, e.actor_id, e.action, e.object_type, e.object_id, e.person_id, e.sealed, e.payload, e.prev_hash, e.hash`
+const eventColumns = `e.seq, e.at, e.actor_type, e.actor_id, e.action, e.object_type, e.object_id, e.person_id, e.payload, e.hash`
 
 // List returns events newest first, with sealed payloads opened when the
 // person's key still exists.
@@ -117,8 +118,7 @@ type scanner interface{ Scan(...any) error }
 func scanEvent(s scanner, ev *Event, extra ...any) error {
 	var at int64
 	var pid sql.NullInt64
-	var sealed int64
-	dest := []any{&ev.Seq, &at, &ev.Actor.Type, &ev.Actor.ID, &ev.Action, &ev.ObjectType, &ev.ObjectID, &pid, &sealed, &ev.raw, &ev.prevHash, &ev.hash}
+	dest := []any{&ev.Seq, &at, &ev.Actor.Type, &ev.Actor.ID, &ev.Action, &ev.ObjectType, &ev.ObjectID, &pid, &ev.raw, &ev.hash}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return fmt.Errorf("audit: scan: %w", err)
 	}
@@ -127,7 +127,7 @@ func scanEvent(s scanner, ev *Event, extra ...any) error {
 		v := pid.Int64
 		ev.PersonID = &v
 	}
-	ev.Sealed = sealed != 0
+	ev.Sealed = pid.Valid
 	return nil
 }
 
@@ -145,10 +145,10 @@ type Report struct {
 
 // Verify walks the whole chain and proves that no event was altered,
 // removed or reordered: every event's hash is recomputed from its stored
-// bytes, every event must link to its predecessor's hash with the next
-// sequence number, and the last event must be the head. The chain is read
-// in slices of sequence numbers, one per CPU and connection, in parallel;
-// the slices' edges are linked afterwards.
+// bytes and its predecessor's stored hash, sequence numbers must follow
+// each other without gaps, and the last event must be the head. The chain
+// is read in slices of sequence numbers, one per CPU and connection, in
+// parallel; each slice starts from the stored hash of the event before it.
 func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	start := time.Now()
 	var headSeq int64
@@ -176,31 +176,23 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	wg.Wait()
 
 	rep := Report{HeadSeq: headSeq, HeadHash: hex.EncodeToString(headHash)}
-	var prevSeq int64
-	var prevHash []byte
+	var lastSeq int64
+	var lastHash []byte
 	hashBad, linkBad, linkProblem := int64(0), int64(0), ""
 	for _, r := range res {
 		if r.err != nil {
 			return Report{}, fmt.Errorf("audit: verify: %w", r.err)
 		}
-		if r.events == 0 {
-			continue
-		}
 		rep.Events += r.events
-		if linkBad == 0 {
-			switch {
-			case r.firstSeq != prevSeq+1:
-				linkBad, linkProblem = prevSeq+1, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", prevSeq+1, r.firstSeq)
-			case !bytes.Equal(r.firstPrev, prevHash):
-				linkBad, linkProblem = r.firstSeq, fmt.Sprintf("event %d does not link to the hash of event %d", r.firstSeq, prevSeq)
-			case r.linkBad != 0:
-				linkBad, linkProblem = r.linkBad, r.linkProblem
-			}
+		if r.linkBad != 0 && (linkBad == 0 || r.linkBad < linkBad) {
+			linkBad, linkProblem = r.linkBad, r.linkProblem
 		}
-		if hashBad == 0 {
+		if r.hashBad != 0 && (hashBad == 0 || r.hashBad < hashBad) {
 			hashBad = r.hashBad
 		}
-		prevSeq, prevHash = r.lastSeq, r.lastHash
+		if r.events > 0 {
+			lastSeq, lastHash = r.lastSeq, r.lastHash
+		}
 	}
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	switch {
@@ -208,9 +200,9 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 		rep.FirstBad, rep.Problem = hashBad, fmt.Sprintf("event %d was altered: its content does not match its hash", hashBad)
 	case linkBad != 0:
 		rep.FirstBad, rep.Problem = linkBad, linkProblem
-	case prevSeq != headSeq || !bytes.Equal(prevHash, headHash):
-		rep.FirstBad, rep.Problem = prevSeq+1, fmt.Sprintf("the chain ends at event %d but the head is event %d: events were removed from the end", prevSeq, headSeq)
-		if prevSeq > headSeq {
+	case lastSeq != headSeq || !bytes.Equal(lastHash, headHash):
+		rep.FirstBad, rep.Problem = lastSeq+1, fmt.Sprintf("the chain ends at event %d but the head is event %d: events were removed from the end", lastSeq, headSeq)
+		if lastSeq > headSeq {
 			rep.FirstBad, rep.Problem = headSeq+1, fmt.Sprintf("event %d and later are not covered by the head (head is %d)", headSeq+1, headSeq)
 		}
 	default:
@@ -221,15 +213,25 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 
 // slice is what Verify found among the events with lo < seq <= hi.
 type slice struct {
-	events              int64
-	firstSeq, lastSeq   int64
-	firstPrev, lastHash []byte
-	linkBad, hashBad    int64 // first problem inside the slice
-	linkProblem         string
-	err                 error
+	events           int64
+	lastSeq          int64
+	lastHash         []byte
+	linkBad, hashBad int64 // first problem inside the slice
+	linkProblem      string
+	err              error
 }
 
+// verifySlice checks the events lo < seq <= hi (hi < 0: to the end): each
+// must follow the one before with the next sequence number, and its hash
+// must be the hash of its columns and of the stored hash before it.
 func verifySlice(ctx context.Context, db *store.DB, lo, hi int64) (r slice) {
+	r.lastSeq, r.lastHash = lo, []byte{}
+	if lo > 0 {
+		// A missing event lo is reported by the slice that ends with it.
+		if err := db.QueryRow(ctx, `SELECT hash FROM audit_events WHERE seq = ?`, lo).Scan(&r.lastHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return slice{err: err}
+		}
+	}
 	q, args := `SELECT `+eventColumns+` FROM audit_events e WHERE e.seq > ?`, []any{lo}
 	if hi >= 0 {
 		q, args = q+` AND e.seq <= ?`, append(args, hi)
@@ -240,39 +242,43 @@ func verifySlice(ctx context.Context, db *store.DB, lo, hi int64) (r slice) {
 	}
 	defer rows.Close()
 	var (
-		seq, at, sealed                            int64
+		seq, at                                    int64
 		pid                                        sql.NullInt64
 		actorType, actorID, action, objType, objID sql.RawBytes
-		raw, prev, hash                            sql.RawBytes
+		raw, hash                                  sql.RawBytes
 		h                                          = sha256.New()
 		sum                                        []byte
 	)
+	missing := func(want, got int64) {
+		if r.linkBad == 0 {
+			r.linkBad, r.linkProblem = want, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", want, got)
+			if got < 0 {
+				r.linkProblem = fmt.Sprintf("event %d is missing", want)
+			}
+		}
+	}
 	for rows.Next() {
-		if err := rows.Scan(&seq, &at, &actorType, &actorID, &action, &objType, &objID, &pid, &sealed, &raw, &prev, &hash); err != nil {
+		if err := rows.Scan(&seq, &at, &actorType, &actorID, &action, &objType, &objID, &pid, &raw, &hash); err != nil {
 			return slice{err: err}
 		}
 		r.events++
-		switch {
-		case r.events == 1:
-			r.firstSeq, r.firstPrev = seq, bytes.Clone(prev)
-		case r.linkBad != 0:
-		case seq != r.lastSeq+1:
-			r.linkBad, r.linkProblem = r.lastSeq+1, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", r.lastSeq+1, seq)
-		case !bytes.Equal(prev, r.lastHash):
-			r.linkBad, r.linkProblem = seq, fmt.Sprintf("event %d does not link to the hash of event %d", seq, r.lastSeq)
+		if seq != r.lastSeq+1 {
+			missing(r.lastSeq+1, seq)
 		}
 		if r.hashBad == 0 {
 			personID := int64(-1)
 			if pid.Valid {
 				personID = pid.Int64
 			}
-			sum = hashFields(h, sum[:0], prev, seq, at, actorType, actorID, action, objType, objID, personID, sealed != 0, raw)
+			sum = hashFields(h, sum[:0], r.lastHash, seq, at, actorType, actorID, action, objType, objID, personID, pid.Valid, raw)
 			if !bytes.Equal(sum, hash) {
 				r.hashBad = seq
 			}
 		}
 		r.lastSeq, r.lastHash = seq, append(r.lastHash[:0], hash...)
 	}
-	r.err = rows.Err()
+	if r.err = rows.Err(); r.err == nil && hi >= 0 && r.lastSeq != hi {
+		missing(r.lastSeq+1, -1)
+	}
 	return r
 }

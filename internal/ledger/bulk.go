@@ -231,7 +231,7 @@ func (s *Service) NewBulk(tx *store.Tx, actor Actor, reason string) (_ *Bulk, er
 		{"consent_events", "id:i person_id:i purpose_id:i kind:t legal_basis:t source_id:i text_version:i language:t occurred_at:i recorded_at:i " +
 			"actor_type=" + actorType + " actor_id=" + actorID + " evidence:t"},
 		{"consents", "person_id:i purpose_id:i event_id:i kind:t legal_basis:t occurred_at:i"},
-		{"audit_events", "seq:i at:i actor_type=" + actorType + " actor_id=" + actorID + " action:t object_type:t object_id:t person_id:n sealed:i payload:b prev_hash:b hash:b"},
+		{"audit_events", "seq:i at:i actor_type=" + actorType + " actor_id=" + actorID + " action:t object_type:t object_id:t person_id:n payload:b hash:b"},
 	} {
 		if t.table == "consents" && b.sqlite {
 			// On SQLite the batch's consents are copied from its consent
@@ -609,15 +609,14 @@ func (b *Bulk) Insert(bb *BulkBatch) error {
 	for i := range bb.events {
 		e := &bb.events[i]
 		var pid any
-		sealed := 0
 		if e.personID != 0 {
-			pid, sealed = e.personID, 1
+			pid = e.personID
 		}
 		var objID any = e.objID
 		if b.sqlite && e.objNum != 0 {
 			objID = e.objNum // stored as text: the column has TEXT affinity
 		}
-		auditIns.add(e.seq, store.Micros(e.at), e.action, e.objType, objID, pid, sealed, e.raw, e.prev, e.hash)
+		auditIns.add(e.seq, store.Micros(e.at), e.action, e.objType, objID, pid, e.raw, e.hash)
 	}
 	// Parents before children: the foreign keys are checked per statement.
 	for _, m := range b.ins {

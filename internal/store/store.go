@@ -129,7 +129,7 @@ func sqliteDSN(path string, readOnly bool) string {
 		"synchronous(FULL)",
 		"cache_size(-32000)",
 		"temp_store(MEMORY)",
-		"mmap_size(1073741824)",
+		"mmap_size(8589934592)",
 	} {
 		q.Add("_pragma", p)
 	}

@@ -169,6 +169,8 @@ CREATE TABLE consents (
 -- Covers the bulk check's scan of one purpose and the filters by state.
 CREATE INDEX consents_purpose ON consents(purpose_id, kind, person_id, valid_until);
 
+-- The hash chain: each hash covers the previous event's hash and every
+-- column here; payload is sealed under the person's key when person_id is set.
 CREATE TABLE audit_events (
     seq         INTEGER PRIMARY KEY,
     at          INTEGER NOT NULL,
@@ -178,9 +180,7 @@ CREATE TABLE audit_events (
     object_type TEXT NOT NULL,
     object_id   TEXT NOT NULL,
     person_id   INTEGER,
-    sealed      INTEGER NOT NULL,
     payload     BLOB NOT NULL,
-    prev_hash   BLOB NOT NULL,
     hash        BLOB NOT NULL
 );
 CREATE INDEX audit_events_person ON audit_events(person_id) WHERE person_id IS NOT NULL;
