@@ -129,7 +129,7 @@ func sqliteDSN(path string, readOnly bool) string {
 		"synchronous(FULL)",
 		"cache_size(-32000)",
 		"temp_store(MEMORY)",
-		"mmap_size(8589934592)",
+		"mmap_size(8589934592)", // SQLite caps it at 2 GiB; see docs/benchmarks.md
 	} {
 		q.Add("_pragma", p)
 	}
