@@ -236,19 +236,9 @@ func verifySlice(ctx context.Context, db *store.DB, lo, hi int64) (r slice) {
 	if hi >= 0 {
 		q, args = q+` AND e.seq <= ?`, append(args, hi)
 	}
-	rows, err := db.Query(ctx, q+` ORDER BY e.seq`, args...)
-	if err != nil {
-		return slice{err: err}
-	}
-	defer rows.Close()
-	var (
-		seq, at                                    int64
-		pid                                        sql.NullInt64
-		actorType, actorID, action, objType, objID sql.RawBytes
-		raw, hash                                  sql.RawBytes
-		h                                          = sha256.New()
-		sum                                        []byte
-	)
+	q += ` ORDER BY e.seq`
+	h := sha256.New()
+	var sum []byte
 	missing := func(want, got int64) {
 		if r.linkBad == 0 {
 			r.linkBad, r.linkProblem = want, fmt.Sprintf("event %d is missing or out of order (next stored event is %d)", want, got)
@@ -257,28 +247,61 @@ func verifySlice(ctx context.Context, db *store.DB, lo, hi int64) (r slice) {
 			}
 		}
 	}
-	for rows.Next() {
-		if err := rows.Scan(&seq, &at, &actorType, &actorID, &action, &objType, &objID, &pid, &raw, &hash); err != nil {
-			return slice{err: err}
-		}
+	// check takes one event's columns as stored, without copies.
+	check := func(seq, at int64, actorType, actorID, action, objType, objID []byte, pid int64, sealed bool, raw, hash []byte) {
 		r.events++
 		if seq != r.lastSeq+1 {
 			missing(r.lastSeq+1, seq)
 		}
 		if r.hashBad == 0 {
-			personID := int64(-1)
-			if pid.Valid {
-				personID = pid.Int64
-			}
-			sum = hashFields(h, sum[:0], r.lastHash, seq, at, actorType, actorID, action, objType, objID, personID, pid.Valid, raw)
+			sum = hashFields(h, sum[:0], r.lastHash, seq, at, actorType, actorID, action, objType, objID, pid, sealed, raw)
 			if !bytes.Equal(sum, hash) {
 				r.hashBad = seq
 			}
 		}
 		r.lastSeq, r.lastHash = seq, append(r.lastHash[:0], hash...)
 	}
-	if r.err = rows.Err(); r.err == nil && hi >= 0 && r.lastSeq != hi {
+	if db.Dialect == store.Postgres {
+		r.err = db.RawRows(ctx, q, args, func(v [][]byte) error {
+			seq, _ := store.RawInt(v[0])
+			at, _ := store.RawInt(v[1])
+			pid, sealed := store.RawInt(v[7])
+			if !sealed {
+				pid = -1
+			}
+			check(seq, at, v[2], v[3], v[4], v[5], v[6], pid, sealed, v[8], v[9])
+			return nil
+		})
+	} else {
+		r.err = scanSQLite(ctx, db, q, args, check)
+	}
+	if r.err == nil && hi >= 0 && r.lastSeq != hi {
 		missing(r.lastSeq+1, -1)
 	}
 	return r
+}
+
+func scanSQLite(ctx context.Context, db *store.DB, q string, args []any, check func(seq, at int64, actorType, actorID, action, objType, objID []byte, pid int64, sealed bool, raw, hash []byte)) error {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		seq, at                                    int64
+		pid                                        sql.NullInt64
+		actorType, actorID, action, objType, objID sql.RawBytes
+		raw, hash                                  sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &at, &actorType, &actorID, &action, &objType, &objID, &pid, &raw, &hash); err != nil {
+			return err
+		}
+		personID := int64(-1)
+		if pid.Valid {
+			personID = pid.Int64
+		}
+		check(seq, at, actorType, actorID, action, objType, objID, personID, pid.Valid, raw, hash)
+	}
+	return rows.Err()
 }
