@@ -49,30 +49,19 @@ func (s *Service) loadSnapshot(ctx context.Context, p *Purpose) (*checkSnapshot,
 	// them as unknown, as a lookup made a moment earlier would have.
 	var g errgroup.Group
 	g.Go(func() error {
-		return scan(ctx, s.db, `SELECT id, status FROM persons`, nil, func(rows *sql.Rows) error {
-			var id int64
-			var status sql.RawBytes
-			if err := rows.Scan(&id, &status); err != nil {
-				return err
-			}
-			if id < n {
-				snap.status[id] = statusOf(status)
+		return scanRaw(ctx, s.db, `SELECT id, status FROM persons`, nil, "it", func(r *rawRow) error {
+			if id := r.ints[0].Int64; id < n {
+				snap.status[id] = statusOf(r.bytes[1])
 			}
 			return nil
 		})
 	})
 	g.Go(func() error {
-		return scan(ctx, s.db, `SELECT person_id, kind, valid_until FROM consents WHERE purpose_id = ?`, []any{p.ID}, func(rows *sql.Rows) error {
-			var id int64
-			var kind sql.RawBytes
-			var until sql.NullInt64
-			if err := rows.Scan(&id, &kind, &until); err != nil {
-				return err
-			}
-			if id < n {
-				snap.kinds[id] = kindOf(kind)
-				if until.Valid {
-					snap.until[id] = until.Int64
+		return scanRaw(ctx, s.db, `SELECT person_id, kind, valid_until FROM consents WHERE purpose_id = ?`, []any{p.ID}, "iti", func(r *rawRow) error {
+			if id := r.ints[0].Int64; id < n {
+				snap.kinds[id] = kindOf(r.bytes[1])
+				if r.ints[2].Valid {
+					snap.until[id] = r.ints[2].Int64
 				}
 			}
 			return nil
@@ -82,18 +71,14 @@ func (s *Service) loadSnapshot(ctx context.Context, p *Purpose) (*checkSnapshot,
 		// The addresses are copied into large blocks and the map's keys
 		// point into them: one allocation per megabyte, not per address.
 		var block []byte
-		return scan(ctx, s.db, `SELECT email, person_id FROM person_emails`, nil, func(rows *sql.Rows) error {
-			var email sql.RawBytes
-			var id int64
-			if err := rows.Scan(&email, &id); err != nil {
-				return err
-			}
+		return scanRaw(ctx, s.db, `SELECT email, person_id FROM person_emails`, nil, "ti", func(r *rawRow) error {
+			email := r.bytes[0]
 			if len(block)+len(email) > cap(block) {
 				block = make([]byte, 0, max(1<<20, len(email)))
 			}
 			start := len(block)
 			block = append(block, email...)
-			snap.emails[unsafe.String(&block[start], len(email))] = id
+			snap.emails[unsafe.String(&block[start], len(email))] = r.ints[1].Int64
 			return nil
 		})
 	})
@@ -148,15 +133,53 @@ func (snap *checkSnapshot) row(ref Ref) (checkRow, bool) {
 	return r, true
 }
 
-// scan runs a read query on its own connection and calls fn for each row.
-func scan(ctx context.Context, db *store.DB, q string, args []any, fn func(*sql.Rows) error) error {
+// rawRow is one row of scanRaw: column i is in ints[i] or bytes[i],
+// as the kinds string says ('i' for integers, 't' for text or bytes).
+// The bytes are valid only during the callback.
+type rawRow struct {
+	ints  []sql.NullInt64
+	bytes [][]byte
+}
+
+// scanRaw runs a long read query and calls fn for each row without
+// copying values: through sql.RawBytes on SQLite and pgx's binary rows on
+// PostgreSQL.
+func scanRaw(ctx context.Context, db *store.DB, q string, args []any, kinds string, fn func(*rawRow) error) error {
+	r := &rawRow{ints: make([]sql.NullInt64, len(kinds)), bytes: make([][]byte, len(kinds))}
+	if db.Dialect == store.Postgres {
+		return db.RawRows(ctx, q, args, func(vals [][]byte) error {
+			for i, k := range kinds {
+				if k == 'i' {
+					r.ints[i].Int64, r.ints[i].Valid = store.RawInt(vals[i])
+				} else {
+					r.bytes[i] = vals[i]
+				}
+			}
+			return fn(r)
+		})
+	}
 	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	raws := make([]sql.RawBytes, len(kinds))
+	dest := make([]any, len(kinds))
+	for i, k := range kinds {
+		if k == 'i' {
+			dest[i] = &r.ints[i]
+		} else {
+			dest[i] = &raws[i]
+		}
+	}
 	for rows.Next() {
-		if err := fn(rows); err != nil {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		for i := range raws {
+			r.bytes[i] = raws[i]
+		}
+		if err := fn(r); err != nil {
 			return err
 		}
 	}
