@@ -231,9 +231,7 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 		ev.Evidence.Files[i] = File{Name: f.Name, MediaType: mt, SHA256: h, Size: int64(len(f.Content))}
 	}
 	evidence, _ := json.Marshal(ev.Evidence)
-	ev.ID, err = tx.InsertID(`INSERT INTO consent_events (person_id, purpose_id, kind, legal_basis, source_id, text_version, language, occurred_at, recorded_at, valid_until, actor_type, actor_id, evidence)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.PersonID, p.ID, string(in.Kind), string(basis), srcID, version, lang, store.Micros(occurred), store.Micros(now), nullTime(ev.ValidUntil), actor.Type, actor.ID, string(evidence))
+	before, err := insertEvent(tx, ev, p.ID, srcID, string(evidence))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: record consent: %w", err)
 	}
@@ -241,10 +239,6 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 		if _, err := tx.Exec(`INSERT INTO consent_event_files (event_id, sha256, filename) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, ev.ID, f.SHA256, f.Name); err != nil {
 			return nil, fmt.Errorf("ledger: link evidence file: %w", err)
 		}
-	}
-	before, err := moveConsentState(tx, in.PersonID, p, ev)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: update consent state: %w", err)
 	}
 	if _, err := audit.Append(tx, now, audit.Entry{
 		Actor: actor, Action: "consent." + string(in.Kind), ObjectType: "consent_event", ObjectID: strconv.FormatInt(ev.ID, 10),
@@ -255,39 +249,55 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	return ev, nil
 }
 
+const insertEventSQL = `INSERT INTO consent_events (person_id, purpose_id, kind, legal_basis, source_id, text_version, language, occurred_at, recorded_at, valid_until, actor_type, actor_id, evidence)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // upsertConsent moves the current state to the event unless the stored
 // state is newer: a back-dated event joins the history only.
 const upsertConsent = `INSERT INTO consents (person_id, purpose_id, event_id, kind, legal_basis, occurred_at, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (person_id, purpose_id) DO UPDATE SET event_id = excluded.event_id, kind = excluded.kind, legal_basis = excluded.legal_basis,
 	occurred_at = excluded.occurred_at, valid_until = excluded.valid_until WHERE consents.occurred_at <= excluded.occurred_at`
 
-// moveConsentState applies ev to the current state and returns the state
-// before it (nil when there was none). On PostgreSQL the read and the
-// upsert are one statement (a round trip saved on the hot write path); a
-// CTE's SELECT sees the row as it was before the INSERT.
-func moveConsentState(tx *store.Tx, personID int64, p *Purpose, ev *ConsentEvent) (*ConsentState, error) {
-	args := []any{personID, p.ID, ev.ID, string(ev.Kind), string(ev.LegalBasis), store.Micros(ev.OccurredAt), nullTime(ev.ValidUntil)}
-	const prev = `SELECT kind, legal_basis FROM consents WHERE person_id = ? AND purpose_id = ?`
-	var kind, basis string
-	var err error
+// On PostgreSQL the event, the state before it and the new state are one
+// statement (one round trip on the hot write path): every CTE sees the
+// rows as they were before the statement.
+const insertEventPG = `WITH ev AS (` + insertEventSQL + ` RETURNING id),
+	prev AS (SELECT kind, legal_basis FROM consents WHERE person_id = ? AND purpose_id = ?),
+	up AS (INSERT INTO consents (person_id, purpose_id, event_id, kind, legal_basis, occurred_at, valid_until)
+		SELECT ?::bigint, ?::bigint, ev.id, ?::text, ?::text, ?::bigint, ?::bigint FROM ev
+		ON CONFLICT (person_id, purpose_id) DO UPDATE SET event_id = excluded.event_id, kind = excluded.kind, legal_basis = excluded.legal_basis,
+		occurred_at = excluded.occurred_at, valid_until = excluded.valid_until WHERE consents.occurred_at <= excluded.occurred_at)
+	SELECT ev.id, prev.kind, prev.legal_basis FROM ev LEFT JOIN prev ON true`
+
+// insertEvent stores ev (setting its ID), moves the current state to it
+// and returns the state before (nil when there was none).
+func insertEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, srcID any, evidence string) (*ConsentState, error) {
+	eventArgs := []any{ev.PersonID, purposeID, string(ev.Kind), string(ev.LegalBasis), srcID, ev.TextVersion, ev.Language,
+		store.Micros(ev.OccurredAt), store.Micros(ev.RecordedAt), nullTime(ev.ValidUntil), ev.Actor.Type, ev.Actor.ID, evidence}
+	state := []any{string(ev.Kind), string(ev.LegalBasis), store.Micros(ev.OccurredAt), nullTime(ev.ValidUntil)}
+	var kind, basis sql.NullString
 	if tx.Dialect() == store.Postgres {
-		err = tx.QueryRow(`WITH prev AS (`+prev+`), up AS (`+upsertConsent+`) SELECT kind, legal_basis FROM prev`,
-			append([]any{personID, p.ID}, args...)...).Scan(&kind, &basis)
+		args := append(eventArgs, ev.PersonID, purposeID, ev.PersonID, purposeID)
+		if err := tx.QueryRow(insertEventPG, append(args, state...)...).Scan(&ev.ID, &kind, &basis); err != nil {
+			return nil, err
+		}
 	} else {
-		err = tx.QueryRow(prev, personID, p.ID).Scan(&kind, &basis)
-		if err == nil || isNoRows(err) {
-			if _, uerr := tx.Exec(upsertConsent, args...); uerr != nil {
-				return nil, uerr
-			}
+		var err error
+		if ev.ID, err = tx.InsertID(insertEventSQL, eventArgs...); err != nil {
+			return nil, err
+		}
+		err = tx.QueryRow(`SELECT kind, legal_basis FROM consents WHERE person_id = ? AND purpose_id = ?`, ev.PersonID, purposeID).Scan(&kind, &basis)
+		if err != nil && !isNoRows(err) {
+			return nil, err
+		}
+		if _, err := tx.Exec(upsertConsent, append([]any{ev.PersonID, purposeID, ev.ID}, state...)...); err != nil {
+			return nil, err
 		}
 	}
-	if isNoRows(err) {
+	if !kind.Valid {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &ConsentState{Purpose: p.Key, State: EventKind(kind), LegalBasis: LegalBasis(basis)}, nil
+	return &ConsentState{Purpose: ev.Purpose, State: EventKind(kind.String), LegalBasis: LegalBasis(basis.String)}, nil
 }
 
 func defaultSourceFor(a Actor) string {
