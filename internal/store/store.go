@@ -72,8 +72,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: postgres url: %w", err)
 		}
-		pool.SetMaxOpenConns(readConns + 2)
-		pool.SetMaxIdleConns(readConns + 2)
+		pool.SetMaxOpenConns(2 * readConns)
+		pool.SetMaxIdleConns(2 * readConns)
 		pool.SetConnMaxIdleTime(5 * time.Minute)
 		db.read, db.write = pool, pool
 	case opts.DatabaseURL != "":
