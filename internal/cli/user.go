@@ -67,13 +67,10 @@ func readPassword(file string) (string, bool, error) {
 		return strings.TrimRight(string(b), "\r\n"), false, nil
 	}
 	if !term.IsTerminal(int(os.Stdin.Fd())) {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		line = strings.TrimRight(line, "\r\n")
-		if line != "" {
+		// A password piped in; with nothing piped in, one is generated.
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		if line = strings.TrimRight(line, "\r\n"); line != "" {
 			return line, false, nil
-		}
-		if err != nil && line == "" {
-			// Nothing piped in: generate.
 		}
 	}
 	b := make([]byte, 18)
