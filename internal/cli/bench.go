@@ -241,20 +241,10 @@ func benchCheckCommand() *cli.Command {
 			if p := cmd.Int("persons"); p > 0 {
 				limit = " LIMIT " + strconv.Itoa(int(p))
 			}
-			rows, err := e.db.Query(ctx, `SELECT email FROM person_emails WHERE is_primary = 1 ORDER BY person_id`+limit)
+			emails, err := column[string](ctx, e.db, `SELECT email FROM person_emails WHERE is_primary = 1 ORDER BY person_id`+limit)
 			if err != nil {
 				return err
 			}
-			var emails []string
-			for rows.Next() {
-				var em string
-				if err := rows.Scan(&em); err != nil {
-					rows.Close()
-					return err
-				}
-				emails = append(emails, em)
-			}
-			rows.Close()
 			n := len(emails)
 			if n == 0 {
 				return fmt.Errorf("no persons to check: run `consento bench seed` or `consento bench import` first")
@@ -419,20 +409,10 @@ func benchRecordCommand() *cli.Command {
 			defer e.Close()
 			// Re-granting a granted consent adds history without changing
 			// the verdicts bench check expects.
-			rows, err := e.db.Query(ctx, `SELECT c.person_id FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE pu.key = ? AND c.kind = 'granted' LIMIT 100000`, benchPurpose)
+			ids, err := column[int64](ctx, e.db, `SELECT c.person_id FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE pu.key = ? AND c.kind = 'granted' LIMIT 100000`, benchPurpose)
 			if err != nil {
 				return err
 			}
-			var ids []int64
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
-			}
-			rows.Close()
 			if len(ids) == 0 {
 				return fmt.Errorf("no granted consents: run `consento bench seed` first")
 			}
@@ -525,4 +505,22 @@ func benchVerifyCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// column reads the one column of a query's rows.
+func column[T any](ctx context.Context, db *store.DB, q string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -338,25 +338,9 @@ func (b *Bulk) ValidateConsent(in *ConsentInput, now time.Time) error {
 	if !ok {
 		return invalid("unknown-purpose", fmt.Sprintf("there is no purpose %q", in.Purpose), FieldError{Field: "purpose", Message: "unknown purpose"})
 	}
-	if p.Archived && (in.Kind == Granted || in.Kind == Pending) {
-		return invalid("archived-purpose", "the purpose is archived: no new consent can be given for it", FieldError{Field: "purpose", Message: "archived"})
-	}
-	basis := in.LegalBasis
-	if basis == "" {
-		basis = p.DefaultLegalBasis
-		if in.Kind != Granted && in.Kind != Objected && p.Allows(Consent) {
-			basis = Consent
-		}
-	}
-	if !p.Allows(basis) {
-		msg := fmt.Sprintf("the purpose %q allows only %s", p.Key, strings.ReplaceAll(joinBases(p.AllowedLegalBases), ",", ", "))
-		if p.ConsentRequired {
-			msg = fmt.Sprintf("the purpose %q requires consent: %s is not allowed", p.Key, basis)
-		}
-		return invalid("legal-basis-not-allowed", msg, FieldError{Field: "legal_basis", Message: "not allowed for this purpose"})
-	}
-	if in.TextVersion > p.CurrentVersion {
-		return invalid("unknown-text-version", fmt.Sprintf("the purpose %q has no text version %d", p.Key, in.TextVersion), FieldError{Field: "text_version", Message: "unknown"})
+	basis, version, err := p.resolve(in.Kind, in.LegalBasis, in.TextVersion)
+	if err != nil {
+		return err
 	}
 	if in.Source == "" {
 		in.Source = defaultSourceFor(b.actor)
@@ -364,10 +348,7 @@ func (b *Bulk) ValidateConsent(in *ConsentInput, now time.Time) error {
 	if err := b.checkSource(in.Source); err != nil {
 		return err
 	}
-	in.LegalBasis = basis
-	if in.TextVersion == 0 {
-		in.TextVersion = p.CurrentVersion
-	}
+	in.LegalBasis, in.TextVersion = basis, version
 	return nil
 }
 

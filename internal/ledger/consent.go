@@ -173,28 +173,9 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 		}
 		return nil, err
 	}
-	if p.Archived && (in.Kind == Granted || in.Kind == Pending) {
-		return nil, invalid("archived-purpose", "the purpose is archived: no new consent can be given for it", FieldError{Field: "purpose", Message: "archived"})
-	}
-	basis := in.LegalBasis
-	if basis == "" {
-		basis = p.DefaultLegalBasis
-		if in.Kind != Granted && in.Kind != Objected && p.Allows(Consent) {
-			basis = Consent
-		}
-	}
-	if !p.Allows(basis) {
-		msg := fmt.Sprintf("the purpose %q allows only %s", p.Key, strings.ReplaceAll(joinBases(p.AllowedLegalBases), ",", ", "))
-		if p.ConsentRequired {
-			msg = fmt.Sprintf("the purpose %q requires consent: %s is not allowed", p.Key, basis)
-		}
-		return nil, invalid("legal-basis-not-allowed", msg, FieldError{Field: "legal_basis", Message: "not allowed for this purpose"})
-	}
-	version := in.TextVersion
-	if version == 0 {
-		version = p.CurrentVersion
-	} else if version > p.CurrentVersion {
-		return nil, invalid("unknown-text-version", fmt.Sprintf("the purpose %q has no text version %d", p.Key, version), FieldError{Field: "text_version", Message: "unknown"})
+	basis, version, err := p.resolve(in.Kind, in.LegalBasis, in.TextVersion)
+	if err != nil {
+		return nil, err
 	}
 	if in.Language != "" {
 		lang = in.Language
@@ -298,6 +279,35 @@ func insertEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, srcID any, evi
 		return nil, nil
 	}
 	return &ConsentState{Purpose: ev.Purpose, State: EventKind(kind.String), LegalBasis: LegalBasis(basis.String)}, nil
+}
+
+// resolve checks what a consent event may record for the purpose and
+// fills the defaults: the legal basis (the purpose's default, or consent
+// for an answer to a consent request) and the current text version.
+func (p *Purpose) resolve(kind EventKind, basis LegalBasis, version int) (LegalBasis, int, error) {
+	if p.Archived && (kind == Granted || kind == Pending) {
+		return "", 0, invalid("archived-purpose", "the purpose is archived: no new consent can be given for it", FieldError{Field: "purpose", Message: "archived"})
+	}
+	if basis == "" {
+		basis = p.DefaultLegalBasis
+		if kind != Granted && kind != Objected && p.Allows(Consent) {
+			basis = Consent
+		}
+	}
+	if !p.Allows(basis) {
+		msg := fmt.Sprintf("the purpose %q allows only %s", p.Key, strings.ReplaceAll(joinBases(p.AllowedLegalBases), ",", ", "))
+		if p.ConsentRequired {
+			msg = fmt.Sprintf("the purpose %q requires consent: %s is not allowed", p.Key, basis)
+		}
+		return "", 0, invalid("legal-basis-not-allowed", msg, FieldError{Field: "legal_basis", Message: "not allowed for this purpose"})
+	}
+	switch {
+	case version == 0:
+		version = p.CurrentVersion
+	case version > p.CurrentVersion:
+		return "", 0, invalid("unknown-text-version", fmt.Sprintf("the purpose %q has no text version %d", p.Key, version), FieldError{Field: "text_version", Message: "unknown"})
+	}
+	return basis, version, nil
 }
 
 func defaultSourceFor(a Actor) string {
