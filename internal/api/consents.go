@@ -128,7 +128,7 @@ func (s *Server) bulkCheck(w http.ResponseWriter, r *http.Request, _ *auth.Token
 		w.WriteHeader(http.StatusOK)
 	}
 	var buf []byte
-	sum, err := s.ledger.Check(r.Context(), purpose, next, func(v ledger.Verdict) error {
+	sum, err := s.ledger.Check(r.Context(), purpose, ledger.RefsInBytes(r.ContentLength), next, func(v ledger.Verdict) error {
 		if !started {
 			start()
 		}

@@ -33,12 +33,16 @@ func checkCommand() *cli.Command {
 			}
 			defer e.Close()
 			var in io.Reader = os.Stdin
+			size := int64(0)
 			if name := cmd.Args().First(); name != "-" {
 				f, err := os.Open(name)
 				if err != nil {
 					return err
 				}
 				defer f.Close()
+				if st, err := f.Stat(); err == nil {
+					size = st.Size()
+				}
 				in = f
 			}
 			var out io.Writer = cmd.Root().Writer
@@ -54,7 +58,7 @@ func checkCommand() *cli.Command {
 			w := csv.NewWriter(bw)
 			w.Write([]string{"ref", "person_id", "allowed", "reason"})
 			next := ledger.CSVRefs(bufio.NewReaderSize(in, 256<<10))
-			sum, err := e.ledger.Check(ctx, cmd.String("purpose"), next, func(v ledger.Verdict) error {
+			sum, err := e.ledger.Check(ctx, cmd.String("purpose"), ledger.RefsInBytes(size), next, func(v ledger.Verdict) error {
 				pid := ""
 				if v.PersonID != 0 {
 					pid = strconv.FormatInt(v.PersonID, 10)

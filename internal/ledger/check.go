@@ -113,7 +113,9 @@ const checkChunk = 5000
 // Check decides, for every reference next yields, whether the person may
 // be processed for purpose, and hands the verdicts to emit in input order.
 // It streams: memory stays flat however many references come in.
-func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, bool, error), emit func(Verdict) error) (CheckSummary, error) {
+// sizeHint estimates how many references will come (0: unknown); it only
+// decides how they are looked up.
+func (s *Service) Check(ctx context.Context, purpose string, sizeHint int, next func() (Ref, bool, error), emit func(Verdict) error) (CheckSummary, error) {
 	sum := CheckSummary{Purpose: purpose, Reasons: map[string]int{}}
 	p, err := s.Purpose(ctx, purpose)
 	if err != nil {
@@ -129,7 +131,7 @@ func (s *Service) Check(ctx context.Context, purpose string, next func() (Ref, b
 	}
 	// Past this many references, a snapshot of the purpose answers faster
 	// than looking each one up (see checkSnapshot).
-	worth, err := s.snapshotWorth(ctx)
+	worth, err := s.snapshotWorth(ctx, sizeHint)
 	if err != nil {
 		return sum, err
 	}

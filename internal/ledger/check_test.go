@@ -65,11 +65,11 @@ func TestCheckSnapshotMatchesLookups(t *testing.T) {
 			refs = append(refs, email, fmt.Sprint(p.ID))
 		}
 		refs = append(refs, "ghost@example.com", "999999", "not an address", "P3@EXAMPLE.COM")
-		check := func(snapshotMin int) ([]Verdict, CheckSummary) {
+		check := func(snapshotMin, sizeHint int) ([]Verdict, CheckSummary) {
 			l.snapshotMin = snapshotMin
 			i := 0
 			var out []Verdict
-			sum, err := l.Check(ctx, "e_marketing", func() (Ref, bool, error) {
+			sum, err := l.Check(ctx, "e_marketing", sizeHint, func() (Ref, bool, error) {
 				if i == len(refs) {
 					return Ref{}, false, nil
 				}
@@ -81,10 +81,12 @@ func TestCheckSnapshotMatchesLookups(t *testing.T) {
 			}
 			return out, sum
 		}
-		looked, lsum := check(1 << 30)
-		snapped, ssum := check(0)
-		if !reflect.DeepEqual(looked, snapped) || !reflect.DeepEqual(lsum, ssum) {
-			t.Fatalf("snapshot verdicts differ from lookups:\n%v\n%v", looked, snapped)
+		looked, lsum := check(1<<30, 0)
+		for _, c := range []struct{ min, hint int }{{0, 0}, {0, len(refs)}, {20_000, len(refs)}} {
+			snapped, ssum := check(c.min, c.hint)
+			if !reflect.DeepEqual(looked, snapped) || !reflect.DeepEqual(lsum, ssum) {
+				t.Fatalf("verdicts with snapshot minimum %d and size hint %d differ from lookups:\n%v\n%v", c.min, c.hint, looked, snapped)
+			}
 		}
 		want := map[string]int{ReasonAllowed: 10, ReasonWithdrawn: 10, ReasonObjected: 10, ReasonExpired: 10, ReasonRefused: 10,
 			ReasonNoConsent: 22, ReasonRestricted: 4, ReasonUnknown: 6, ReasonInvalid: 1}

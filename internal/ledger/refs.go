@@ -106,3 +106,13 @@ func JSONRefs(in *bufio.Reader) func() (Ref, bool, error) {
 		}
 	}
 }
+
+// RefsInBytes estimates how many references a list of n bytes holds, for
+// Check's sizeHint (0 when n is unknown): e-mail addresses run to about 20
+// bytes a line.
+func RefsInBytes(n int64) int {
+	if n <= 0 {
+		return 0
+	}
+	return int(n / 20)
+}
