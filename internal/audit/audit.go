@@ -72,9 +72,8 @@ type Event struct {
 	Shredded bool     `json:"shredded,omitempty"`
 	Hash     string   `json:"hash"`
 
-	raw      []byte
-	prevHash []byte
-	hash     []byte
+	raw  []byte
+	hash []byte
 }
 
 // NewPersonKey creates and stores the audit key of a new person.
@@ -105,57 +104,63 @@ func PersonKey(tx *store.Tx, personID int64) ([]byte, error) {
 // ErrShredded means the person's key was destroyed.
 var ErrShredded = errors.New("audit: the person's key has been destroyed")
 
+// InsertSQL writes an event prepared by Prepare.
+const InsertSQL = `INSERT INTO audit_events (seq, at, actor_type, actor_id, action, object_type, object_id, person_id, payload, hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // Append writes one event at the head of the chain. key must be the
 // person's key when e.PersonID is set (see PersonKey / NewPersonKey).
 func Append(tx *store.Tx, at time.Time, e Entry, key []byte) (int64, error) {
+	args, err := Prepare(tx, at, e, key)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(InsertSQL, args...); err != nil {
+		return 0, fmt.Errorf("audit: append: %w", err)
+	}
+	return args[0].(int64), nil
+}
+
+// Prepare seals and chains one event at the head of the chain and returns
+// the arguments of InsertSQL, which the caller must run in the same
+// transaction (Append does; a caller may fold it into a larger statement).
+func Prepare(tx *store.Tx, at time.Time, e Entry, key []byte) ([]any, error) {
 	p := Payload{Reason: e.Reason}
 	var err error
 	if e.Before != nil {
 		if p.Before, err = json.Marshal(e.Before); err != nil {
-			return 0, fmt.Errorf("audit: encode before: %w", err)
+			return nil, fmt.Errorf("audit: encode before: %w", err)
 		}
 	}
 	if e.After != nil {
 		if p.After, err = json.Marshal(e.After); err != nil {
-			return 0, fmt.Errorf("audit: encode after: %w", err)
+			return nil, fmt.Errorf("audit: encode after: %w", err)
 		}
 	}
 	raw, err := json.Marshal(p)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	seq, prev := tx.Head()
 	if prev == nil {
 		prev = []byte{}
 	}
 	seq++
-	sealed := e.PersonID != 0
-	if sealed {
+	var personID any
+	if e.PersonID != 0 {
 		if len(key) != 32 {
-			return 0, errors.New("audit: a person-bound event needs the person's key")
+			return nil, errors.New("audit: a person-bound event needs the person's key")
 		}
 		if raw, err = seal(key, seq, raw); err != nil {
-			return 0, err
+			return nil, err
 		}
+		personID = e.PersonID
 	}
-	ev := Event{
-		Seq: seq, At: at.UTC().Truncate(time.Microsecond), Actor: e.Actor, Action: e.Action,
-		ObjectType: e.ObjectType, ObjectID: e.ObjectID, Sealed: sealed, raw: raw, prevHash: prev,
-	}
-	var personID any
-	if sealed {
-		pid := e.PersonID
-		ev.PersonID = &pid
-		personID = pid
-	}
-	ev.hash = ev.computeHash()
-	if _, err := tx.Exec(`INSERT INTO audit_events (seq, at, actor_type, actor_id, action, object_type, object_id, person_id, payload, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, store.Micros(ev.At), e.Actor.Type, e.Actor.ID, e.Action, e.ObjectType, e.ObjectID, personID, raw, ev.hash); err != nil {
-		return 0, fmt.Errorf("audit: append: %w", err)
-	}
-	tx.SetHead(seq, ev.hash)
-	return seq, nil
+	at = at.UTC().Truncate(time.Microsecond)
+	hash := (&Link{Seq: seq, At: at, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+		PersonID: e.PersonID, Payload: raw, Prev: prev}).Hash()
+	tx.SetHead(seq, hash)
+	return []any{seq, store.Micros(at), e.Actor.Type, e.Actor.ID, e.Action, e.ObjectType, e.ObjectID, personID, raw, hash}, nil
 }
 
 func b2i(b bool) int {
@@ -216,14 +221,6 @@ func hashFields(h hash.Hash, dst, prev []byte, seq, at int64, actorType, actorID
 	num(int64(b2i(sealed)))
 	field(raw)
 	return h.Sum(dst)
-}
-
-func (e *Event) computeHash() []byte {
-	l := Link{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Payload: e.raw, Prev: e.prevHash}
-	if e.PersonID != nil {
-		l.PersonID = *e.PersonID
-	}
-	return l.Hash()
 }
 
 // NewAEAD returns the cipher that seals a person's payloads under key.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/consento/consento/internal/audit"
@@ -154,9 +155,20 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	if in.ValidUntil != nil && !in.ValidUntil.After(occurred) {
 		return nil, invalid("validation", "valid_until must be after the event", FieldError{Field: "valid_until", Message: "is not after occurred_at"})
 	}
+	p, err := purposeTx(tx, in.Purpose)
+	if err != nil {
+		if e, ok := AsError(err); ok && e.Kind == KindNotFound {
+			return nil, invalid("unknown-purpose", fmt.Sprintf("there is no purpose %q", in.Purpose), FieldError{Field: "purpose", Message: "unknown purpose"})
+		}
+		return nil, err
+	}
+	// The person, their audit key and the current state, in one read.
 	var status, lang string
 	var key []byte
-	err := tx.QueryRow(`SELECT p.status, p.language, k.key FROM persons p LEFT JOIN person_keys k ON k.person_id = p.id WHERE p.id = ?`, in.PersonID).Scan(&status, &lang, &key)
+	var prevKind, prevBasis sql.NullString
+	err = tx.QueryRow(`SELECT p.status, p.language, k.key, c.kind, c.legal_basis FROM persons p
+		LEFT JOIN person_keys k ON k.person_id = p.id LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?
+		WHERE p.id = ?`, p.ID, in.PersonID).Scan(&status, &lang, &key, &prevKind, &prevBasis)
 	if isNoRows(err) {
 		return nil, notFound("unknown-person", "there is no such person")
 	}
@@ -166,12 +178,9 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	if err := writable(&Person{Status: status}); err != nil {
 		return nil, err
 	}
-	p, err := purposeTx(tx, in.Purpose)
-	if err != nil {
-		if e, ok := AsError(err); ok && e.Kind == KindNotFound {
-			return nil, invalid("unknown-purpose", fmt.Sprintf("there is no purpose %q", in.Purpose), FieldError{Field: "purpose", Message: "unknown purpose"})
-		}
-		return nil, err
+	var before *ConsentState
+	if prevKind.Valid {
+		before = &ConsentState{Purpose: p.Key, State: EventKind(prevKind.String), LegalBasis: LegalBasis(prevBasis.String)}
 	}
 	basis, version, err := p.resolve(in.Kind, in.LegalBasis, in.TextVersion)
 	if err != nil {
@@ -212,8 +221,11 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 		ev.Evidence.Files[i] = File{Name: f.Name, MediaType: mt, SHA256: h, Size: int64(len(f.Content))}
 	}
 	evidence, _ := json.Marshal(ev.Evidence)
-	before, err := insertEvent(tx, ev, p.ID, srcID, string(evidence))
-	if err != nil {
+	entry := func() audit.Entry {
+		return audit.Entry{Actor: actor, Action: "consent." + string(in.Kind), ObjectType: "consent_event", ObjectID: strconv.FormatInt(ev.ID, 10),
+			PersonID: in.PersonID, Reason: in.Reason, Before: before, After: ev}
+	}
+	if err := s.storeEvent(tx, ev, p.ID, srcID, string(evidence), now, entry, key); err != nil {
 		return nil, fmt.Errorf("ledger: record consent: %w", err)
 	}
 	for _, f := range ev.Evidence.Files {
@@ -221,17 +233,11 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 			return nil, fmt.Errorf("ledger: link evidence file: %w", err)
 		}
 	}
-	if _, err := audit.Append(tx, now, audit.Entry{
-		Actor: actor, Action: "consent." + string(in.Kind), ObjectType: "consent_event", ObjectID: strconv.FormatInt(ev.ID, 10),
-		PersonID: in.PersonID, Reason: in.Reason, Before: before, After: ev,
-	}, key); err != nil {
-		return nil, err
-	}
 	return ev, nil
 }
 
-const insertEventSQL = `INSERT INTO consent_events (person_id, purpose_id, kind, legal_basis, source_id, text_version, language, occurred_at, recorded_at, valid_until, actor_type, actor_id, evidence)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertEventSQL = `INSERT INTO consent_events (id, person_id, purpose_id, kind, legal_basis, source_id, text_version, language, occurred_at, recorded_at, valid_until, actor_type, actor_id, evidence)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // upsertConsent moves the current state to the event unless the stored
 // state is newer: a back-dated event joins the history only.
@@ -239,46 +245,77 @@ const upsertConsent = `INSERT INTO consents (person_id, purpose_id, event_id, ki
 	ON CONFLICT (person_id, purpose_id) DO UPDATE SET event_id = excluded.event_id, kind = excluded.kind, legal_basis = excluded.legal_basis,
 	occurred_at = excluded.occurred_at, valid_until = excluded.valid_until WHERE consents.occurred_at <= excluded.occurred_at`
 
-// On PostgreSQL the event, the state before it and the new state are one
-// statement (one round trip on the hot write path): every CTE sees the
-// rows as they were before the statement.
-const insertEventPG = `WITH ev AS (` + insertEventSQL + ` RETURNING id),
-	prev AS (SELECT kind, legal_basis FROM consents WHERE person_id = ? AND purpose_id = ?),
-	up AS (INSERT INTO consents (person_id, purpose_id, event_id, kind, legal_basis, occurred_at, valid_until)
-		SELECT ?::bigint, ?::bigint, ev.id, ?::text, ?::text, ?::bigint, ?::bigint FROM ev
-		ON CONFLICT (person_id, purpose_id) DO UPDATE SET event_id = excluded.event_id, kind = excluded.kind, legal_basis = excluded.legal_basis,
-		occurred_at = excluded.occurred_at, valid_until = excluded.valid_until WHERE consents.occurred_at <= excluded.occurred_at)
-	SELECT ev.id, prev.kind, prev.legal_basis FROM ev LEFT JOIN prev ON true`
+// On PostgreSQL the event, the new state and the audit event are one
+// statement: each statement is a round trip on the writer's connection.
+const storeEventPG = `WITH ev AS (` + insertEventSQL + `), st AS (` + upsertConsent + `), au AS (` + audit.InsertSQL + `) SELECT 1`
 
-// insertEvent stores ev (setting its ID), moves the current state to it
-// and returns the state before (nil when there was none).
-func insertEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, srcID any, evidence string) (*ConsentState, error) {
-	eventArgs := []any{ev.PersonID, purposeID, string(ev.Kind), string(ev.LegalBasis), srcID, ev.TextVersion, ev.Language,
-		store.Micros(ev.OccurredAt), store.Micros(ev.RecordedAt), nullTime(ev.ValidUntil), ev.Actor.Type, ev.Actor.ID, evidence}
-	state := []any{string(ev.Kind), string(ev.LegalBasis), store.Micros(ev.OccurredAt), nullTime(ev.ValidUntil)}
-	var kind, basis sql.NullString
+// storeEvent writes ev with a new id, moves the current state to it and
+// appends the audit event entry describes.
+func (s *Service) storeEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, srcID any, evidence string, now time.Time, entry func() audit.Entry, key []byte) error {
+	var id any // SQLite: the next rowid
 	if tx.Dialect() == store.Postgres {
-		args := append(eventArgs, ev.PersonID, purposeID, ev.PersonID, purposeID)
-		if err := tx.QueryRow(insertEventPG, append(args, state...)...).Scan(&ev.ID, &kind, &basis); err != nil {
-			return nil, err
-		}
-	} else {
 		var err error
-		if ev.ID, err = tx.InsertID(insertEventSQL, eventArgs...); err != nil {
-			return nil, err
+		if ev.ID, err = s.eventIDs.take(tx); err != nil {
+			return err
 		}
-		err = tx.QueryRow(`SELECT kind, legal_basis FROM consents WHERE person_id = ? AND purpose_id = ?`, ev.PersonID, purposeID).Scan(&kind, &basis)
-		if err != nil && !isNoRows(err) {
-			return nil, err
+		id = ev.ID
+	}
+	eventArgs := []any{id, ev.PersonID, purposeID, string(ev.Kind), string(ev.LegalBasis), srcID, ev.TextVersion, ev.Language,
+		store.Micros(ev.OccurredAt), store.Micros(ev.RecordedAt), nullTime(ev.ValidUntil), ev.Actor.Type, ev.Actor.ID, evidence}
+	stateArgs := func() []any {
+		return []any{ev.PersonID, purposeID, ev.ID, string(ev.Kind), string(ev.LegalBasis), store.Micros(ev.OccurredAt), nullTime(ev.ValidUntil)}
+	}
+	if tx.Dialect() == store.Postgres {
+		auditArgs, err := audit.Prepare(tx, now, entry(), key)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.Exec(upsertConsent, append([]any{ev.PersonID, purposeID, ev.ID}, state...)...); err != nil {
-			return nil, err
+		args := append(append(eventArgs, stateArgs()...), auditArgs...)
+		_, err = tx.Exec(storeEventPG, args...)
+		return err
+	}
+	var err error
+	if ev.ID, err = tx.InsertID(insertEventSQL, eventArgs...); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(upsertConsent, stateArgs()...); err != nil {
+		return err
+	}
+	_, err = audit.Append(tx, now, entry(), key)
+	return err
+}
+
+// eventIDBlock hands out consent event ids on PostgreSQL, reserved from the
+// table's sequence a block at a time (ids of rolled-back writes are not
+// reused, as with any sequence).
+type eventIDBlock struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (b *eventIDBlock) take(tx *store.Tx) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ids) == 0 {
+		rows, err := tx.Query(`SELECT nextval(pg_get_serial_sequence('consent_events', 'id')) FROM generate_series(1, 256)`)
+		if err != nil {
+			return 0, fmt.Errorf("reserve event ids: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return 0, err
+			}
+			b.ids = append(b.ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, err
 		}
 	}
-	if !kind.Valid {
-		return nil, nil
-	}
-	return &ConsentState{Purpose: ev.Purpose, State: EventKind(kind.String), LegalBasis: LegalBasis(basis.String)}, nil
+	id := b.ids[0]
+	b.ids = b.ids[1:]
+	return id, nil
 }
 
 // resolve checks what a consent event may record for the purpose and

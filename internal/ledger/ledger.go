@@ -36,6 +36,7 @@ type Service struct {
 	// snapshotMin is the fewest references a bulk check answers from a
 	// snapshot (see checkSnapshot).
 	snapshotMin int
+	eventIDs    eventIDBlock
 }
 
 // New returns the ledger over db.
