@@ -298,6 +298,42 @@ func (s *Service) LookupToken(ctx context.Context, secret string) (*Token, error
 	return tok, nil
 }
 
+// TokenInfo is a token as listed: never its secret.
+type TokenInfo struct {
+	Token
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Tokens lists every token, newest first.
+func (s *Service) Tokens(ctx context.Context) ([]TokenInfo, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, name, prefix, scopes, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TokenInfo
+	for rows.Next() {
+		var t TokenInfo
+		var scopes string
+		var created int64
+		var exp, rev sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Prefix, &scopes, &created, &exp, &rev); err != nil {
+			return nil, err
+		}
+		t.Scopes, t.CreatedAt = strings.Fields(scopes), store.FromMicros(created)
+		if exp.Valid {
+			e := store.FromMicros(exp.Int64)
+			t.ExpiresAt = &e
+		}
+		if rev.Valid {
+			r := store.FromMicros(rev.Int64)
+			t.RevokedAt = &r
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 // RevokeToken revokes a token by id. This instance stops accepting it at
 // once; other instances within tokenCacheTTL.
 func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id int64) error {

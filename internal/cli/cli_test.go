@@ -66,12 +66,24 @@ func TestOperatorCommands(t *testing.T) {
 	if code, _, errOut := run(t, "user", "create", "--email", "x@example.com", "--password-file", pw); code == 0 || !strings.Contains(errOut, "at least 12") {
 		t.Fatalf("short password: %d %q", code, errOut)
 	}
-	code, out, errOut := run(t, "token", "create", "--name", "crm-sync", "--scope", "consents:read,persons:read")
-	if code != 0 || !strings.HasPrefix(out, "cns_") || !strings.Contains(errOut, "consents:read persons:read") {
-		t.Fatalf("token create: %d %q %q", code, out, errOut)
+	code, secret, errOut := run(t, "token", "create", "--name", "crm-sync", "--scope", "consents:read,persons:read")
+	if code != 0 || !strings.HasPrefix(secret, "cns_") || !strings.Contains(errOut, "consents:read persons:read") {
+		t.Fatalf("token create: %d %q %q", code, secret, errOut)
 	}
 	if code, _, errOut := run(t, "token", "create", "--name", "x", "--scope", "everything"); code == 0 || !strings.Contains(errOut, "unknown scope") {
 		t.Fatalf("bad scope: %d %q", code, errOut)
+	}
+	if code, out, _ := run(t, "token", "list"); code != 0 || !strings.Contains(out, "crm-sync") || !strings.Contains(out, "active") || strings.Contains(out, strings.TrimSpace(secret)) {
+		t.Fatalf("token list: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "token", "revoke", "1"); code != 0 || !strings.Contains(out, "token 1 revoked") {
+		t.Fatalf("token revoke: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "token", "list"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("token list after revoke: %d %q", code, out)
+	}
+	if code, _, errOut := run(t, "token", "revoke", "1"); code == 0 || !strings.Contains(errOut, "no such active token") {
+		t.Fatalf("revoking twice: %d %q", code, errOut)
 	}
 
 	// A bulk check of a CSV file writes one verdict per line.

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -48,6 +50,55 @@ func tokenCommand() *cli.Command {
 					exp = t.ExpiresAt.Format(time.RFC3339)
 				}
 				fmt.Fprintf(cmd.Root().ErrWriter, "token %d %q with scopes %s; expires %s\n", t.ID, t.Name, strings.Join(t.Scopes, " "), exp)
+				return nil
+			},
+		}, {
+			Name:  "list",
+			Usage: "list API tokens (never their secrets)",
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				e, err := openEnv(ctx, cmd, false)
+				if err != nil {
+					return err
+				}
+				defer e.Close()
+				ts, err := e.auth.Tokens(ctx)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.Root().Writer, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tPREFIX\tSCOPES\tCREATED\tSTATE")
+				for _, t := range ts {
+					state := "active"
+					switch {
+					case t.RevokedAt != nil:
+						state = "revoked " + t.RevokedAt.Format(time.RFC3339)
+					case t.ExpiresAt != nil && t.ExpiresAt.Before(time.Now()):
+						state = "expired " + t.ExpiresAt.Format(time.RFC3339)
+					case t.ExpiresAt != nil:
+						state = "expires " + t.ExpiresAt.Format(time.RFC3339)
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, strings.Join(t.Scopes, " "), t.CreatedAt.Format(time.RFC3339), state)
+				}
+				return w.Flush()
+			},
+		}, {
+			Name:      "revoke",
+			Usage:     "revoke an API token at once",
+			ArgsUsage: "ID",
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				id, err := strconv.ParseInt(cmd.Args().First(), 10, 64)
+				if err != nil || cmd.Args().Len() != 1 {
+					return fmt.Errorf("name the id of the token to revoke (see consento token list)")
+				}
+				e, err := openEnv(ctx, cmd, false)
+				if err != nil {
+					return err
+				}
+				defer e.Close()
+				if err := e.auth.RevokeToken(ctx, cliActor, id); err != nil {
+					return describe(err)
+				}
+				fmt.Fprintf(cmd.Root().Writer, "token %d revoked\n", id)
 				return nil
 			},
 		}},
