@@ -138,8 +138,7 @@ func (r Report) RowsPerSecond() float64 {
 var ErrInterrupted = errors.New("import interrupted: rolled back, nothing was imported")
 
 var (
-	errDryRun  = errors.New("dry run")
-	errRetried = errors.New("the import's transaction was rolled back because a concurrent write failed: nothing was imported, run it again")
+	errDryRun = errors.New("dry run")
 )
 
 // Run imports the CSV from r.
@@ -191,14 +190,8 @@ func Run(ctx context.Context, l *ledger.Service, r io.Reader, opts Options) (Rep
 	}
 
 	im := &run{l: l, opts: opts, rep: &rep, header: header, cr: cr, counter: counter, delim: delim, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
-	ran := false
-	err = l.DB().Write(ctx, func(tx *store.Tx) error {
-		// The writer runs a write again when another one of its batch
-		// failed; the CSV cannot be read twice.
-		if ran {
-			return errRetried
-		}
-		ran = true
+	// Alone: the CSV is read as the transaction goes and cannot be read twice.
+	err = l.DB().WriteAlone(ctx, func(tx *store.Tx) error {
 		b, err := l.NewBulk(tx, Actor, opts.Reason)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/consento/consento/internal/store"
@@ -110,4 +111,37 @@ func TestRebind(t *testing.T) {
 	if want := `SELECT '?' FROM t WHERE a = $1 AND b IN ($2, $3)`; got != want {
 		t.Fatalf("%s", got)
 	}
+}
+
+// A write that must run alone is never batched, so it never runs twice
+// when a write next to it fails.
+func TestWriteAloneRunsOnce(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		db := storetest.Open(t, e)
+		var runs atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i == 50 {
+					if err := db.WriteAlone(ctx, func(tx *store.Tx) error {
+						runs.Add(1)
+						_, err := tx.Exec(`INSERT INTO settings (key, value) VALUES ('alone', 'v')`)
+						return err
+					}); err != nil {
+						t.Error(err)
+					}
+					return
+				}
+				db.Write(ctx, func(tx *store.Tx) error { return errors.New("refused") })
+			}()
+		}
+		wg.Wait()
+		var v string
+		if err := db.QueryRow(ctx, `SELECT value FROM settings WHERE key = 'alone'`).Scan(&v); err != nil || runs.Load() != 1 {
+			t.Fatalf("alone write ran %d times, stored %q %v", runs.Load(), v, err)
+		}
+	})
 }

@@ -112,6 +112,7 @@ var ErrIdempotencyMismatch = errors.New("store: the idempotency key was used for
 type job struct {
 	ctx    context.Context
 	fn     func(*Tx) error
+	alone  bool // runs in a transaction of its own, exactly once
 	done   chan error
 	result any
 }
@@ -156,7 +157,19 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 
 // WriteResult is Write returning the value fn passed to tx.SetResult.
 func (db *DB) WriteResult(ctx context.Context, fn func(*Tx) error) (any, error) {
-	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.submit(&job{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// WriteAlone runs fn in a transaction of its own, never batched with other
+// writes and so never run twice: for long writes that consume a stream,
+// such as an import.
+func (db *DB) WriteAlone(ctx context.Context, fn func(*Tx) error) error {
+	_, err := db.submit(&job{ctx: ctx, fn: fn, alone: true, done: make(chan error, 1)})
+	return err
+}
+
+func (db *DB) submit(j *job) (any, error) {
+	ctx := j.ctx
 	select {
 	case db.w.jobs <- j:
 	case <-ctx.Done():
@@ -186,17 +199,25 @@ func (w *writer) loop() {
 				}
 			}
 		case j := <-w.jobs:
+			var next *job // a write that must run alone, after this batch
 			batch = append(batch[:0], j)
 		fill:
-			for len(batch) < maxBatch {
+			for len(batch) < maxBatch && !j.alone {
 				select {
 				case j := <-w.jobs:
+					if j.alone {
+						next = j
+						break fill
+					}
 					batch = append(batch, j)
 				default:
 					break fill
 				}
 			}
 			w.run(batch)
+			if next != nil {
+				w.run([]*job{next})
+			}
 		}
 	}
 }
