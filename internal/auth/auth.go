@@ -74,9 +74,10 @@ func (t *Token) Actor() audit.Actor {
 
 // Service manages users and tokens.
 type Service struct {
-	db    *store.DB
-	mu    sync.Mutex
-	cache map[[32]byte]cachedToken
+	db       *store.DB
+	mu       sync.Mutex
+	cache    map[[32]byte]cachedToken
+	throttle throttle
 }
 
 type cachedToken struct {
@@ -176,6 +177,29 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, email, name
 		return nil, err
 	}
 	return u, nil
+}
+
+// SetLanguage changes the language a user's pages are shown in.
+func (s *Service) SetLanguage(ctx context.Context, actor audit.Actor, userID int64, lang string) error {
+	if !slices.Contains(ledger.Languages, lang) {
+		return invalid("language", "must be one of "+strings.Join(ledger.Languages, ", "))
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var before string
+		if err := tx.QueryRow(`SELECT language FROM users WHERE id = ?`, userID).Scan(&before); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return &ledger.Error{Kind: ledger.KindNotFound, Code: "unknown-user", Message: "there is no such user"}
+			}
+			return err
+		}
+		now := time.Now().UTC()
+		if _, err := tx.Exec(`UPDATE users SET language = ?, updated_at = ? WHERE id = ?`, lang, store.Micros(now), userID); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, now, audit.Entry{Actor: actor, Action: "user.update", ObjectType: "user", ObjectID: strconv.FormatInt(userID, 10),
+			Before: map[string]string{"language": before}, After: map[string]string{"language": lang}}, nil)
+		return err
+	})
 }
 
 // Users lists staff users.

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/consento/consento/internal/api"
 	"github.com/consento/consento/internal/receipt"
+	"github.com/consento/consento/internal/ui"
 )
 
 func serveCommand() *cli.Command {
@@ -32,13 +34,18 @@ func serveCommand() *cli.Command {
 				Name: e.cfg.ControllerName, Contact: e.cfg.ControllerContact, PrivacyNoticeURL: e.cfg.PrivacyNoticeURL,
 				Jurisdiction: "EU", Issuer: e.cfg.PublicURL,
 			}, e.log)
+			staff, err := ui.New(e.ledger, e.auth, e.log, strings.HasPrefix(e.cfg.PublicURL, "https://"))
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", e.cfg.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
 			}
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+			hs := &http.Server{Handler: routes(srv, staff), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 			out := cmd.Root().Writer
 			fmt.Fprintf(out, "Consento is running at %s (database: %s)\n", e.cfg.PublicURL, e.cfg.Redacted())
+			fmt.Fprintf(out, "Staff log in at %s/login\n", e.cfg.PublicURL)
 			if users, err := e.auth.Users(ctx); err == nil && len(users) == 0 {
 				fmt.Fprintf(out, "No staff user yet. Create the first admin, and an API token (printed once):\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart\n")
 			}
@@ -58,4 +65,15 @@ func serveCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// routes sends the API and operational endpoints to the API server and
+// everything else to the staff UI.
+func routes(api, staff http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics", "/.well-known/"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", staff)
+	return mux
 }

@@ -1,0 +1,114 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+)
+
+type contactsData struct {
+	Query, Light string
+	Persons      []*ledger.Person
+	Next         string // query string of the next page
+}
+
+func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
+	q := r.URL.Query()
+	d := contactsData{Query: q.Get("q"), Light: q.Get("light")}
+	ps, next, err := s.ledger.ListPersons(r.Context(), ledger.PersonFilter{Query: d.Query, Light: ledger.Light(d.Light), Cursor: q.Get("cursor"), Limit: 50})
+	if de, ok := ledger.AsError(err); ok {
+		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", de.Message))
+		return
+	}
+	if err != nil {
+		s.log.Error("list contacts", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	d.Persons = ps
+	if next != "" {
+		d.Next = url.Values{"q": {d.Query}, "light": {d.Light}, "cursor": {next}}.Encode()
+	}
+	p.Title, p.Data = translate(p.Lang, "contacts.title"), d
+	s.render(w, http.StatusOK, "contacts", p)
+}
+
+type contactData struct {
+	Person   *ledger.Person
+	Consents []ledger.ConsentState
+	History  []*ledger.ConsentEvent
+	Purposes []*ledger.Purpose
+	Sources  []ledger.Source
+}
+
+func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	ctx := r.Context()
+	var d contactData
+	d.Person, err = s.ledger.Person(ctx, id)
+	if err == nil {
+		d.Consents, err = s.ledger.Consents(ctx, id)
+	}
+	if err == nil {
+		d.History, err = s.ledger.History(ctx, id, "")
+	}
+	if err == nil {
+		d.Purposes, err = s.ledger.Purposes(ctx, false)
+	}
+	if err == nil {
+		d.Sources, err = s.ledger.Sources(ctx)
+	}
+	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	if err != nil {
+		s.log.Error("contact card", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	if r.URL.Query().Get("recorded") == "1" {
+		p.Flash = translate(p.Lang, "flash.recorded")
+	}
+	p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
+	s.render(w, http.StatusOK, "contact", p)
+}
+
+// recordConsent records a consent event from the contact card's form.
+func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
+	_, err = s.ledger.RecordConsent(r.Context(), actor, ledger.ConsentInput{
+		PersonID: id, Purpose: r.PostFormValue("purpose"), Kind: ledger.EventKind(r.PostFormValue("kind")),
+		LegalBasis: ledger.LegalBasis(r.PostFormValue("legal_basis")), Source: r.PostFormValue("source"),
+		Evidence: ledger.Evidence{Note: r.PostFormValue("note")}, Reason: r.PostFormValue("note"),
+	})
+	if de, ok := ledger.AsError(err); ok {
+		status := http.StatusUnprocessableEntity
+		if de.Kind == ledger.KindNotFound {
+			status = http.StatusNotFound
+		}
+		if de.Kind == ledger.KindLocked {
+			status = http.StatusLocked
+		}
+		s.fail(w, p, status, translate(p.Lang, "error.invalid", de.Message))
+		return
+	}
+	if err != nil {
+		s.log.Error("record consent", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"?recorded=1", http.StatusSeeOther)
+}

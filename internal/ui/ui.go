@@ -1,0 +1,220 @@
+// Package ui is the staff web UI: server-rendered pages in English, German
+// and Danish, with sessions kept in the database, CSRF protection on every
+// form and roles enforced on every page and action.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/ledger"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+const sessionCookie = "consento_session"
+
+// Permissions by role: what each staff role may do.
+var permissions = map[string]map[string]bool{
+	auth.RoleAdmin:          {"contacts.view": true, "consents.record": true},
+	auth.RolePrivacyOfficer: {"contacts.view": true, "consents.record": true},
+	auth.RoleStaff:          {"contacts.view": true, "consents.record": true},
+	auth.RoleMarketing:      {"contacts.view": true},
+}
+
+// Can reports whether role may do action.
+func Can(role, action string) bool { return permissions[role][action] }
+
+// Server serves the staff UI.
+type Server struct {
+	ledger *ledger.Service
+	auth   *auth.Service
+	log    *slog.Logger
+	secure bool // cookies only over HTTPS
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+}
+
+// New builds the UI; secure marks cookies Secure (public URL is https).
+func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Server, error) {
+	if err := checkCatalog(); err != nil {
+		return nil, err
+	}
+	s := &Server{ledger: l, auth: a, log: log, secure: secure, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	funcs := template.FuncMap{
+		"t":      func(lang, key string, args ...any) string { return translate(lang, key, args...) },
+		"time":   func(t time.Time) string { return t.Format("2006-01-02 15:04") },
+		"timep":  func(t *time.Time) string { return fmtTimePtr(t) },
+		"joinln": func(ss []string) string { return strings.Join(ss, ", ") },
+		"list":   func(v ...string) []string { return v },
+	}
+	for _, page := range []string{"login", "contacts", "contact", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("ui: template %s: %w", page, err)
+		}
+		s.pages[page] = t
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /login", s.loginPage)
+	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("POST /logout", s.signedIn("", s.logout))
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/contacts", http.StatusSeeOther) })
+	s.mux.HandleFunc("GET /contacts", s.signedIn("contacts.view", s.contacts))
+	s.mux.HandleFunc("GET /contacts/{id}", s.signedIn("contacts.view", s.contact))
+	s.mux.HandleFunc("POST /contacts/{id}/consents", s.signedIn("consents.record", s.recordConsent))
+	return s, nil
+}
+
+func fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// ServeHTTP serves the UI with security headers and cross-origin
+// protection of every unsafe request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+// page is what every template gets.
+type page struct {
+	Lang    string
+	Session *auth.Session
+	Title   string
+	Flash   string
+	Error   string
+	Data    any
+}
+
+func (p page) Can(action string) bool { return p.Session != nil && Can(p.Session.User.Role, action) }
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := s.pages[name].Execute(&buf, p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, translate(p.Lang, "error.internal"), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) fail(w http.ResponseWriter, p page, status int, msg string) {
+	p.Error = msg
+	s.render(w, status, "error", p)
+}
+
+// signedIn requires a session whose role may do action ("" = any role);
+// unsafe methods must also carry the session's CSRF token.
+func (s *Server) signedIn(action string, h func(http.ResponseWriter, *http.Request, page)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		var se *auth.Session
+		if err == nil {
+			if se, err = s.auth.Session(r.Context(), c.Value); err != nil {
+				s.log.Error("session lookup", "err", err)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+				return
+			}
+		}
+		if se == nil {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		p := page{Lang: se.User.Language, Session: se}
+		if action != "" && !Can(se.User.Role, action) {
+			s.fail(w, p, http.StatusForbidden, translate(p.Lang, "error.forbidden"))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(se.CSRF)) != 1 {
+				s.fail(w, p, http.StatusForbidden, translate(p.Lang, "error.csrf"))
+				return
+			}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, se)), p)
+	}
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", page{Lang: lang(r), Title: translate(lang(r), "login.title")})
+}
+
+// lang picks the visitor's language from Accept-Language (before login).
+func lang(r *http.Request) string {
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.Split(part, ";")[0]))
+		if base, _, _ := strings.Cut(tag, "-"); messages[base] != nil {
+			return base
+		}
+	}
+	return "en"
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	l := lang(r)
+	u, err := s.auth.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), clientIP(r))
+	if err == auth.ErrBadLogin || err == auth.ErrThrottled {
+		s.render(w, http.StatusUnauthorized, "login", page{Lang: l, Title: translate(l, "login.title"), Error: translate(l, "login.failed")})
+		return
+	}
+	if err != nil {
+		s.log.Error("login", "err", err)
+		s.fail(w, page{Lang: l}, http.StatusInternalServerError, translate(l, "error.internal"))
+		return
+	}
+	token, err := s.auth.CreateSession(r.Context(), u.ID)
+	if err != nil {
+		s.log.Error("create session", "err", err)
+		s.fail(w, page{Lang: l}, http.StatusInternalServerError, translate(l, "error.internal"))
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionTTL.Seconds())})
+	http.Redirect(w, r, "/contacts", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p page) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
+			s.log.Error("end session", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
