@@ -29,12 +29,16 @@ var staticFS embed.FS
 
 const sessionCookie = "consento_session"
 
+// pageNames are the templates (templates/<name>.html, each rendered inside
+// layout.html) the UI parses and checks at start.
+var pageNames = []string{"login", "contacts", "contact", "error"}
+
 // Permissions by role: what each staff role may do.
 var permissions = map[string]map[string]bool{
-	auth.RoleAdmin:          {"contacts.view": true, "consents.record": true},
-	auth.RolePrivacyOfficer: {"contacts.view": true, "consents.record": true},
-	auth.RoleStaff:          {"contacts.view": true, "consents.record": true},
-	auth.RoleMarketing:      {"contacts.view": true},
+	auth.RoleAdmin:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true},
+	auth.RolePrivacyOfficer: {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true},
+	auth.RoleStaff:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true},
+	auth.RoleMarketing:      {"contacts.view": true, "contacts.export": true, "lists.check": true},
 }
 
 // Can reports whether role may do action.
@@ -63,7 +67,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 		"joinln": func(ss []string) string { return strings.Join(ss, ", ") },
 		"list":   func(v ...string) []string { return v },
 	}
-	for _, page := range []string{"login", "contacts", "contact", "error"} {
+	for _, page := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: template %s: %w", page, err)
@@ -79,6 +83,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.mux.HandleFunc("GET /contacts", s.signedIn("contacts.view", s.contacts))
 	s.mux.HandleFunc("GET /contacts/{id}", s.signedIn("contacts.view", s.contact))
 	s.mux.HandleFunc("POST /contacts/{id}/consents", s.signedIn("consents.record", s.recordConsent))
+	// More pages register here, one line each.
 	return s, nil
 }
 
