@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,14 +52,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	ctx := r.Context()
-	var d contactData
-	d.Person, err = s.ledger.Person(ctx, id)
-	if err == nil {
-		d.Consents, err = s.ledger.Consents(ctx, id)
-	}
-	if err == nil {
-		d.History, err = s.ledger.History(ctx, id, "")
-	}
+	d, err := s.loadLegal(ctx, id)
 	if err == nil {
 		d.Purposes, err = s.ledger.Purposes(ctx, false)
 	}
@@ -79,6 +73,21 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
 	s.render(w, http.StatusOK, "contact", p)
+}
+
+// loadLegal loads what the contact card's legal basis section shows: the
+// person, their current consents and their consent history.
+func (s *Server) loadLegal(ctx context.Context, id int64) (contactData, error) {
+	var d contactData
+	var err error
+	d.Person, err = s.ledger.Person(ctx, id)
+	if err == nil {
+		d.Consents, err = s.ledger.Consents(ctx, id)
+	}
+	if err == nil {
+		d.History, err = s.ledger.History(ctx, id, "")
+	}
+	return d, err
 }
 
 // recordConsent records a consent event from the contact card's form.

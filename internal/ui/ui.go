@@ -31,7 +31,7 @@ const sessionCookie = "consento_session"
 
 // pageNames are the templates (templates/<name>.html, each rendered inside
 // layout.html) the UI parses and checks at start.
-var pageNames = []string{"login", "contacts", "contact", "error"}
+var pageNames = []string{"login", "contacts", "contact", "error", "audit", "listcheck"}
 
 // Permissions by role: what each staff role may do.
 var permissions = map[string]map[string]bool{
@@ -52,6 +52,7 @@ type Server struct {
 	secure bool // cookies only over HTTPS
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
+	checks checkStore // list check results, for their downloads
 }
 
 // New builds the UI; secure marks cookies Secure (public URL is https).
@@ -84,6 +85,13 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.mux.HandleFunc("GET /contacts/{id}", s.signedIn("contacts.view", s.contact))
 	s.mux.HandleFunc("POST /contacts/{id}/consents", s.signedIn("consents.record", s.recordConsent))
 	// More pages register here, one line each.
+	s.mux.HandleFunc("GET /lists/check", s.signedIn("lists.check", s.listCheckPage))
+	s.mux.HandleFunc("POST /lists/check", s.limitUpload(s.signedIn("lists.check", s.listCheckRun)))
+	s.mux.HandleFunc("GET /lists/check/{id}/permitted.csv", s.signedIn("lists.check", s.listCheckPermitted))
+	s.mux.HandleFunc("GET /lists/check/{id}/blocked.csv", s.signedIn("lists.check", s.listCheckBlocked))
+	s.mux.HandleFunc("GET /contacts/{id}/legal-basis.xlsx", s.signedIn("contacts.export", s.exportLegal))
+	s.mux.HandleFunc("GET /audit", s.signedIn("audit.view", s.auditLog))
+	s.mux.HandleFunc("POST /audit/verify", s.signedIn("audit.view", s.verifyAudit))
 	return s, nil
 }
 

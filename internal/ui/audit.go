@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/consento/consento/internal/audit"
+)
+
+// auditPageSize is how many events one page of the audit log shows.
+const auditPageSize = 100
+
+// auditData is what templates/audit.html gets.
+type auditData struct {
+	// The filter form's values as typed.
+	Action, ObjectType, ObjectID, PersonID, ActorID, Since, Until string
+	Events                                                        []auditRow
+	Next                                                          string // URL of the next (older) page
+	Report                                                        *audit.Report
+	CheckedAt                                                     time.Time
+}
+
+// auditRow is one event as the log shows it.
+type auditRow struct {
+	audit.Event
+	Reason        string
+	Before, After *jsonView
+}
+
+// jsonView is a JSON value shown compactly with a pretty version to unfold.
+type jsonView struct{ Short, Pretty string }
+
+func newJSONView(raw json.RawMessage) *jsonView {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var compact, pretty bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		compact.Reset()
+		compact.Write(raw)
+	}
+	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+		pretty.Reset()
+		pretty.Write(raw)
+	}
+	short := compact.String()
+	if utf8.RuneCountInString(short) > 60 {
+		short = string([]rune(short)[:60]) + "…"
+	}
+	return &jsonView{Short: short, Pretty: pretty.String()}
+}
+
+// auditFilter reads the filters of the audit log from the query; msg is a
+// translated explanation of the first bad value.
+func auditFilter(lang string, q url.Values) (f audit.Filter, d auditData, msg string) {
+	d = auditData{
+		Action: strings.TrimSpace(q.Get("action")), ObjectType: strings.TrimSpace(q.Get("object_type")),
+		ObjectID: strings.TrimSpace(q.Get("object_id")), PersonID: strings.TrimSpace(q.Get("person_id")),
+		ActorID: strings.TrimSpace(q.Get("actor_id")), Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until")),
+	}
+	f = audit.Filter{Action: d.Action, ObjectType: d.ObjectType, ObjectID: d.ObjectID, ActorID: d.ActorID, Limit: auditPageSize + 1}
+	for _, v := range []string{d.Action, d.ObjectType, d.ObjectID, d.ActorID} {
+		if len(v) > 200 {
+			return f, d, translate(lang, "audit.bad.long")
+		}
+	}
+	if d.PersonID != "" {
+		id, err := strconv.ParseInt(d.PersonID, 10, 64)
+		if err != nil || id <= 0 {
+			return f, d, translate(lang, "audit.bad.person")
+		}
+		f.PersonID = id
+	}
+	if d.Since != "" {
+		t, err := time.Parse(time.DateOnly, d.Since)
+		if err != nil {
+			return f, d, translate(lang, "audit.bad.date", d.Since)
+		}
+		f.Since = t
+	}
+	if d.Until != "" {
+		t, err := time.Parse(time.DateOnly, d.Until)
+		if err != nil {
+			return f, d, translate(lang, "audit.bad.date", d.Until)
+		}
+		f.Until = t.AddDate(0, 0, 1) // inclusive: up to the end of that day
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return f, d, translate(lang, "audit.bad.range")
+	}
+	if b := q.Get("before"); b != "" {
+		seq, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || seq <= 0 {
+			return f, d, translate(lang, "audit.bad.before")
+		}
+		f.Before = seq
+	}
+	return f, d, ""
+}
+
+// auditLog lists audit events, newest first, a page at a time.
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, p page) {
+	s.renderAudit(w, r, p, nil)
+}
+
+// verifyAudit checks the whole hash chain and shows the result above the log.
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p page) {
+	rep, err := audit.Verify(r.Context(), s.ledger.DB())
+	if err != nil {
+		s.log.Error("verify audit chain", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	if !rep.OK {
+		s.log.Warn("audit chain broken", "first_bad", rep.FirstBad, "problem", rep.Problem)
+	}
+	s.renderAudit(w, r, p, &rep)
+}
+
+func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, p page, rep *audit.Report) {
+	f, d, msg := auditFilter(p.Lang, r.URL.Query())
+	if msg != "" {
+		s.fail(w, p, http.StatusUnprocessableEntity, msg)
+		return
+	}
+	evs, err := audit.List(r.Context(), s.ledger.DB(), f)
+	if err != nil {
+		s.log.Error("list audit events", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	if len(evs) > auditPageSize {
+		evs = evs[:auditPageSize]
+		next := url.Values{"before": {strconv.FormatInt(evs[len(evs)-1].Seq, 10)}}
+		for k, v := range map[string]string{"action": d.Action, "object_type": d.ObjectType, "object_id": d.ObjectID,
+			"person_id": d.PersonID, "actor_id": d.ActorID, "since": d.Since, "until": d.Until} {
+			if v != "" {
+				next.Set(k, v)
+			}
+		}
+		d.Next = "/audit?" + next.Encode()
+	}
+	d.Events = make([]auditRow, len(evs))
+	for i, ev := range evs {
+		row := auditRow{Event: ev}
+		if ev.Payload != nil {
+			row.Reason, row.Before, row.After = ev.Payload.Reason, newJSONView(ev.Payload.Before), newJSONView(ev.Payload.After)
+		}
+		d.Events[i] = row
+	}
+	if rep != nil {
+		d.Report, d.CheckedAt = rep, time.Now().UTC()
+	}
+	p.Title, p.Data = translate(p.Lang, "audit.title"), d
+	s.render(w, http.StatusOK, "audit", p)
+}

@@ -1,0 +1,226 @@
+package ui
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/consento/consento/internal/ledger"
+)
+
+// xlsxType is the media type of an Office Open XML workbook.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// exportLegal serves the contact card's legal basis section as an Excel
+// workbook to send to the person: it is written in the person's language.
+func (s *Server) exportLegal(w http.ResponseWriter, r *http.Request, p page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	ctx := r.Context()
+	d, err := s.loadLegal(ctx, id)
+	var purposes []*ledger.Purpose
+	var sources []ledger.Source
+	if err == nil {
+		purposes, err = s.ledger.Purposes(ctx, true) // archived ones may still have a history
+	}
+	if err == nil {
+		sources, err = s.ledger.Sources(ctx)
+	}
+	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	if err != nil {
+		s.log.Error("legal basis export", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	buf, err := legalWorkbook(d, purposes, sources)
+	if err != nil {
+		s.log.Error("legal basis export", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", xlsxType)
+	h.Set("Content-Disposition", `attachment; filename="legal-basis-`+strconv.FormatInt(id, 10)+`.xlsx"`)
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
+// legalWorkbook writes the workbook: the current legal basis of every
+// purpose, then the full consent history.
+func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.Source) (*bytes.Buffer, error) {
+	l := d.Person.Language
+	if messages[l] == nil {
+		l = "en"
+	}
+	t := func(key string) string { return translate(l, key) }
+	purposeName := map[string]string{}
+	for _, pu := range purposes {
+		name := pu.Key
+		if tx, ok := pu.Texts[l]; ok && tx.Name != "" {
+			name = tx.Name
+		} else if tx, ok := pu.Texts["en"]; ok && tx.Name != "" {
+			name = tx.Name
+		}
+		purposeName[pu.Key] = name
+	}
+	pname := func(key string) string {
+		if n, ok := purposeName[key]; ok {
+			return n
+		}
+		return key
+	}
+	sourceName := map[string]string{}
+	for _, src := range sources {
+		sourceName[src.Key] = src.Name
+	}
+	sname := func(key string) string {
+		if n, ok := sourceName[key]; ok && n != "" {
+			return n
+		}
+		return key
+	}
+	basis := func(b ledger.LegalBasis) string {
+		if b == "" {
+			return ""
+		}
+		if !b.Valid() {
+			return string(b)
+		}
+		return t("basis."+string(b)) + " (" + b.Article() + ")"
+	}
+	version := func(v int) any {
+		if v == 0 {
+			return ""
+		}
+		return v
+	}
+
+	f := excelize.NewFile()
+	defer f.Close()
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return nil, err
+	}
+	dateFmt := "yyyy-mm-dd hh:mm"
+	date, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
+	if err != nil {
+		return nil, err
+	}
+	// werr keeps the first error, so the cells below read as a table.
+	var werr error
+	set := func(sheet string, col, row int, v any) {
+		if werr != nil {
+			return
+		}
+		tm, isTime := v.(time.Time)
+		if isTime {
+			v = tm.UTC()
+		}
+		cell, err := excelize.CoordinatesToCellName(col, row)
+		if err == nil {
+			err = f.SetCellValue(sheet, cell, v)
+		}
+		if isTime && err == nil {
+			err = f.SetCellStyle(sheet, cell, cell, date)
+		}
+		werr = err
+	}
+	header := func(sheet string, row int, titles ...string) {
+		for i, title := range titles {
+			set(sheet, i+1, row, title)
+		}
+		if werr == nil {
+			werr = f.SetRowStyle(sheet, row, row, bold)
+		}
+	}
+	widths := func(sheet string, ws ...float64) {
+		for i, wd := range ws {
+			if werr != nil {
+				return
+			}
+			col, _ := excelize.ColumnNumberToName(i + 1)
+			werr = f.SetColWidth(sheet, col, col, wd)
+		}
+	}
+
+	// Sheet 1: who, then the current legal basis of every purpose.
+	legal := sheetName(t("card.legal"))
+	if err := f.SetSheetName("Sheet1", legal); err != nil {
+		return nil, err
+	}
+	p := d.Person
+	set(legal, 1, 1, t("contacts.name"))
+	set(legal, 2, 1, strings.TrimSpace(p.FirstName+" "+p.LastName))
+	set(legal, 1, 2, t("contacts.email"))
+	set(legal, 2, 2, strings.Join(p.Emails, ", "))
+	if werr == nil {
+		werr = f.SetCellStyle(legal, "A1", "A2", bold)
+	}
+	header(legal, 4, t("card.purpose"), t("card.consent"), t("card.basis"), t("card.source"), t("export.updated"), t("export.by"), t("card.version"))
+	for i, c := range d.Consents {
+		row := 5 + i
+		set(legal, 1, row, pname(c.Purpose))
+		set(legal, 2, row, t("state."+string(c.State)))
+		set(legal, 3, row, basis(c.LegalBasis))
+		set(legal, 4, row, sname(c.Source))
+		if c.UpdatedAt != nil {
+			set(legal, 5, row, *c.UpdatedAt)
+		}
+		set(legal, 6, row, c.UpdatedBy)
+		set(legal, 7, row, version(c.TextVersion))
+	}
+	widths(legal, 28, 18, 36, 20, 20, 18, 14)
+
+	// Sheet 2: every consent event, newest first.
+	history := sheetName(t("card.history"))
+	if history == legal {
+		history += " 2"
+	}
+	if _, err := f.NewSheet(history); err != nil {
+		return nil, err
+	}
+	header(history, 1, t("export.time"), t("card.purpose"), t("card.consent"), t("card.basis"), t("card.source"), t("card.version"), t("card.language"), t("card.evidence"))
+	for i, ev := range d.History {
+		row := 2 + i
+		set(history, 1, row, ev.OccurredAt)
+		set(history, 2, row, pname(ev.Purpose))
+		set(history, 3, row, t("state."+string(ev.Kind)))
+		set(history, 4, row, basis(ev.LegalBasis))
+		set(history, 5, row, sname(ev.Source))
+		set(history, 6, row, version(ev.TextVersion))
+		set(history, 7, row, ev.Language)
+		set(history, 8, row, ev.Evidence.Note)
+	}
+	widths(history, 18, 28, 16, 36, 20, 12, 10, 48)
+	if werr != nil {
+		return nil, werr
+	}
+	f.SetActiveSheet(0)
+	return f.WriteToBuffer()
+}
+
+// sheetName makes s a valid sheet name: at most 31 characters, none of
+// : \ / ? * [ ].
+func sheetName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`:\/?*[]`, r) {
+			return '-'
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 31 {
+		s = string(r[:31])
+	}
+	return s
+}
