@@ -383,3 +383,56 @@ func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id int64) 
 		return err
 	})
 }
+
+// SetRole changes a user's role.
+func (s *Service) SetRole(ctx context.Context, actor audit.Actor, userID int64, role string) error {
+	if !slices.Contains(Roles, role) {
+		return invalid("role", "must be one of "+strings.Join(Roles, ", "))
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var before string
+		if err := tx.QueryRow(`SELECT role FROM users WHERE id = ?`, userID).Scan(&before); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return &ledger.Error{Kind: ledger.KindNotFound, Code: "unknown-user", Message: "there is no such user"}
+			}
+			return err
+		}
+		now := time.Now().UTC()
+		if _, err := tx.Exec(`UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, role, store.Micros(now), userID); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, now, audit.Entry{Actor: actor, Action: "user.update", ObjectType: "user", ObjectID: strconv.FormatInt(userID, 10),
+			Before: map[string]string{"role": before}, After: map[string]string{"role": role}}, nil)
+		return err
+	})
+}
+
+// SetDisabled disables or enables a user; disabling also ends all of the
+// user's sessions.
+func (s *Service) SetDisabled(ctx context.Context, actor audit.Actor, userID int64, disabled bool) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var before int64
+		if err := tx.QueryRow(`SELECT disabled FROM users WHERE id = ?`, userID).Scan(&before); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return &ledger.Error{Kind: ledger.KindNotFound, Code: "unknown-user", Message: "there is no such user"}
+			}
+			return err
+		}
+		now := time.Now().UTC()
+		var flag int64
+		if disabled {
+			flag = 1
+		}
+		if _, err := tx.Exec(`UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, flag, store.Micros(now), userID); err != nil {
+			return err
+		}
+		if disabled {
+			if _, err := tx.Exec(`DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+				return err
+			}
+		}
+		_, err := audit.Append(tx, now, audit.Entry{Actor: actor, Action: "user.update", ObjectType: "user", ObjectID: strconv.FormatInt(userID, 10),
+			Before: map[string]bool{"disabled": before != 0}, After: map[string]bool{"disabled": disabled}}, nil)
+		return err
+	})
+}

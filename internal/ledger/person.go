@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
@@ -514,30 +515,73 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 		}
 		add("p.id IN ("+store.Placeholders(len(ids))+")", ids...)
 	}
+	// from and idCol change when a purpose state drives the query: the
+	// consents_purpose index then yields the persons in id order.
+	from, idCol := `persons p LEFT JOIN sources s ON s.id = p.source_id`, "p.id"
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
+		// Each branch is an index range (lower(name) or e-mail prefix);
+		// LIKE keeps the match exact where the range is wider.
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-		add(`(lower(p.last_name) LIKE ? ESCAPE '\' OR lower(p.first_name) LIKE ? ESCAPE '\' OR p.id IN (SELECT person_id FROM person_emails WHERE email LIKE ? ESCAPE '\'))`, esc, esc, esc)
+		rng := func(col string) (string, []any) {
+			if hi := prefixEnd(q); hi != "" {
+				return col + ` >= ? AND ` + col + ` < ? AND ` + col + ` LIKE ? ESCAPE '\'`, []any{q, hi, esc}
+			}
+			return col + ` >= ? AND ` + col + ` LIKE ? ESCAPE '\'`, []any{q, esc}
+		}
+		last, a1 := rng("lower(last_name)")
+		first, a2 := rng("lower(first_name)")
+		email, a3 := rng("email")
+		add(`p.id IN (SELECT id FROM persons WHERE `+last+` UNION SELECT id FROM persons WHERE `+first+
+			` UNION SELECT person_id FROM person_emails WHERE `+email+`)`, append(append(a1, a2...), a3...)...)
 	}
 	if f.OrganisationID != 0 {
 		add("p.organisation_id = ?", f.OrganisationID)
 	}
 	if f.Status != "" {
-		add("p.status = ?", f.Status)
+		switch f.Status {
+		case StatusActive, StatusRestricted, StatusAnonymized:
+			add("p.status = ?", f.Status)
+		default:
+			return nil, "", invalid("invalid-filter", "status must be active, restricted or anonymized", FieldError{Field: "status", Message: "unknown status"})
+		}
 	}
 	if f.Source != "" {
-		add("s.key = ?", f.Source)
+		add("p.source_id = (SELECT id FROM sources WHERE key = ?)", f.Source)
 	}
 	if f.Purpose != "" {
+		const purposeID = "(SELECT id FROM purposes WHERE key = ?)"
 		switch f.PurposeState {
 		case "none":
-			add("NOT EXISTS (SELECT 1 FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE c.person_id = p.id AND pu.key = ?)", f.Purpose)
+			add("NOT EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.purpose_id = "+purposeID+")", f.Purpose)
 		case "":
-			add("EXISTS (SELECT 1 FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE c.person_id = p.id AND pu.key = ?)", f.Purpose)
+			add("EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.purpose_id = "+purposeID+")", f.Purpose)
 		default:
 			if !EventKind(f.PurposeState).Valid() {
 				return nil, "", invalid("invalid-filter", "purpose_state must be none or an event kind", FieldError{Field: "purpose_state", Message: "unknown state"})
 			}
-			add("EXISTS (SELECT 1 FROM consents c JOIN purposes pu ON pu.id = c.purpose_id WHERE c.person_id = p.id AND pu.key = ? AND c.kind = ?)", f.Purpose, f.PurposeState)
+			from, idCol = `consents c JOIN persons p ON p.id = c.person_id LEFT JOIN sources s ON s.id = p.source_id`, "c.person_id"
+			add("c.purpose_id = "+purposeID, f.Purpose)
+			// A grant past its valid_until reads as expired, as in ConsentFor.
+			switch EventKind(f.PurposeState) {
+			case Granted:
+				add("c.kind = 'granted' AND (c.valid_until IS NULL OR c.valid_until > ?)", now)
+			case Expired:
+				add("c.kind IN ('expired', 'granted') AND (c.kind = 'expired' OR c.valid_until <= ?)", now)
+			default:
+				add("c.kind = ?", f.PurposeState)
+			}
+		}
+	}
+	if f.Light != "" {
+		switch f.Light {
+		case Red:
+			// No valid grant for an active purpose; stops at the first one.
+			add(`NOT EXISTS (SELECT 1 FROM consents c2 JOIN purposes pu ON pu.id = c2.purpose_id AND pu.archived = 0
+				WHERE c2.person_id = p.id AND c2.kind = 'granted' AND (c2.valid_until IS NULL OR c2.valid_until > ?))`, now)
+		case Green, Yellow:
+			add(lightExpr+" = ?", nActive, now, string(f.Light))
+		default:
+			return nil, "", invalid("invalid-filter", "traffic_light must be green, yellow or red", FieldError{Field: "traffic_light", Message: "unknown"})
 		}
 	}
 	if f.Cursor != "" {
@@ -545,22 +589,13 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 		if err != nil {
 			return nil, "", err
 		}
-		add("p.id < ?", after)
+		add(idCol+" < ?", after)
 	}
-	q := `SELECT ` + personCols + `, ` + lightExpr + ` AS light FROM persons p LEFT JOIN sources s ON s.id = p.source_id`
+	q := `SELECT ` + personCols + `, ` + lightExpr + ` AS light FROM ` + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	if f.Light != "" {
-		if f.Light != Green && f.Light != Yellow && f.Light != Red {
-			return nil, "", invalid("invalid-filter", "traffic_light must be green, yellow or red", FieldError{Field: "traffic_light", Message: "unknown"})
-		}
-		q = `SELECT * FROM (` + q + `) x WHERE light = ?`
-		args = append(args, string(f.Light))
-		q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit+1)
-	} else {
-		q += fmt.Sprintf(" ORDER BY p.id DESC LIMIT %d", limit+1)
-	}
+	q += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit+1)
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ledger: list persons: %w", err)
@@ -594,6 +629,16 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 		return nil, "", err
 	}
 	return out, next, nil
+}
+
+// prefixEnd is the least string above every string that starts with
+// prefix, or "" when there is none.
+func prefixEnd(prefix string) string {
+	r, n := utf8.DecodeLastRuneInString(prefix)
+	if r == utf8.RuneError || r == utf8.MaxRune || r == 0xD7FF {
+		return ""
+	}
+	return prefix[:len(prefix)-n] + string(r+1)
 }
 
 func (s *Service) fillContacts(ctx context.Context, ps []*Person, byID map[int64]*Person) error {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,28 +11,84 @@ import (
 	"github.com/consento/consento/internal/ledger"
 )
 
+// consentStates are the states the contacts list filters a purpose by.
+var consentStates = []string{"granted", "withdrawn", "objected", "refused", "pending", "expired", "none"}
+
 type contactsData struct {
-	Query, Light string
-	Persons      []*ledger.Person
-	Next         string // query string of the next page
+	Query, Light   string
+	Purpose, State string
+	Source         string
+	Restricted     bool
+	Purposes       []purposeOption
+	Sources        []ledger.Source
+	States         []string
+	Persons        []*ledger.Person
+	Next           template.URL // the next page, with the filters
+}
+
+// contactsFilter reads the list's filters from the query string.
+func contactsFilter(q url.Values) (contactsData, ledger.PersonFilter) {
+	d := contactsData{Query: q.Get("q"), Light: q.Get("light"), Purpose: q.Get("purpose"), State: q.Get("state"),
+		Source: q.Get("source"), Restricted: q.Get("restricted") == "1", States: consentStates}
+	f := ledger.PersonFilter{Query: d.Query, Light: ledger.Light(d.Light), Purpose: d.Purpose, Source: d.Source, Limit: 50}
+	if d.Purpose != "" {
+		f.PurposeState = d.State
+	}
+	if d.Restricted {
+		f.Status = ledger.StatusRestricted
+	}
+	return d, f
+}
+
+// values are the filters as a query string, for the paging links.
+func (d contactsData) values() url.Values {
+	v := url.Values{}
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	set("q", d.Query)
+	set("light", d.Light)
+	set("purpose", d.Purpose)
+	set("state", d.State)
+	set("source", d.Source)
+	if d.Restricted {
+		v.Set("restricted", "1")
+	}
+	return v
 }
 
 func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
 	q := r.URL.Query()
-	d := contactsData{Query: q.Get("q"), Light: q.Get("light")}
-	ps, next, err := s.ledger.ListPersons(r.Context(), ledger.PersonFilter{Query: d.Query, Light: ledger.Light(d.Light), Cursor: q.Get("cursor"), Limit: 50})
+	d, f := contactsFilter(q)
+	f.Cursor = q.Get("cursor")
+	ps, next, err := s.ledger.ListPersons(ctx, f)
 	if de, ok := ledger.AsError(err); ok {
 		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", de.Message))
 		return
+	}
+	var purposes []*ledger.Purpose
+	if err == nil {
+		purposes, err = s.ledger.Purposes(ctx, false)
+	}
+	if err == nil {
+		d.Sources, err = s.ledger.Sources(ctx)
 	}
 	if err != nil {
 		s.log.Error("list contacts", "err", err)
 		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
 		return
 	}
+	for _, pu := range purposes {
+		d.Purposes = append(d.Purposes, purposeOption{Key: pu.Key, Name: purposeName(pu, p.Lang)})
+	}
 	d.Persons = ps
 	if next != "" {
-		d.Next = url.Values{"q": {d.Query}, "light": {d.Light}, "cursor": {next}}.Encode()
+		v := d.values()
+		v.Set("cursor", next)
+		d.Next = template.URL("/contacts?" + v.Encode())
 	}
 	p.Title, p.Data = translate(p.Lang, "contacts.title"), d
 	s.render(w, http.StatusOK, "contacts", p)

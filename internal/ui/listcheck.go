@@ -234,6 +234,18 @@ func (s *Server) listCheckRun(w http.ResponseWriter, r *http.Request, p page) {
 		unprocessable(translate(p.Lang, "listcheck.error.filter"))
 		return
 	}
+	s.runCheck(w, r, p, d, sizeHint, next)
+}
+
+// runCheck checks the references next yields against d.Purpose, keeps the
+// result for its downloads and renders the list check's result page. The
+// list check and the contacts list's check of selected contacts use it.
+func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d listCheckData, sizeHint int, next func() (ledger.Ref, bool, error)) {
+	ctx := r.Context()
+	unprocessable := func(msg string) {
+		p.Error = msg
+		s.render(w, http.StatusUnprocessableEntity, "error", p)
+	}
 	pu, err := s.ledger.Purpose(ctx, d.Purpose)
 	if _, ok := ledger.AsError(err); ok || err == nil && pu.Archived {
 		unprocessable(translate(p.Lang, "listcheck.error.purpose"))

@@ -31,11 +31,11 @@ const sessionCookie = "consento_session"
 
 // pageNames are the templates (templates/<name>.html, each rendered inside
 // layout.html) the UI parses and checks at start.
-var pageNames = []string{"login", "contacts", "contact", "error", "audit", "listcheck"}
+var pageNames = []string{"login", "dashboard", "contacts", "contact", "error", "audit", "listcheck", "settings_purposes", "settings_purpose", "settings_sources", "settings_fields", "users", "tokens"}
 
 // Permissions by role: what each staff role may do.
 var permissions = map[string]map[string]bool{
-	auth.RoleAdmin:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true},
+	auth.RoleAdmin:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true, "users.manage": true},
 	auth.RolePrivacyOfficer: {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true},
 	auth.RoleStaff:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true},
 	auth.RoleMarketing:      {"contacts.view": true, "contacts.export": true, "lists.check": true},
@@ -80,11 +80,33 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /logout", s.signedIn("", s.logout))
-	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/contacts", http.StatusSeeOther) })
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dashboard", http.StatusSeeOther) })
 	s.mux.HandleFunc("GET /contacts", s.signedIn("contacts.view", s.contacts))
 	s.mux.HandleFunc("GET /contacts/{id}", s.signedIn("contacts.view", s.contact))
 	s.mux.HandleFunc("POST /contacts/{id}/consents", s.signedIn("consents.record", s.recordConsent))
+	s.mux.HandleFunc("POST /contacts/check", s.signedIn("lists.check", s.checkSelected))
+	s.mux.HandleFunc("POST /contacts/export.xlsx", s.signedIn("contacts.export", s.exportSelected))
 	// More pages register here, one line each.
+	s.mux.HandleFunc("GET /settings", s.signedIn("settings.edit", s.settingsIndex))
+	s.mux.HandleFunc("GET /settings/purposes", s.signedIn("settings.edit", s.settingsPurposes))
+	s.mux.HandleFunc("POST /settings/purposes", s.signedIn("settings.edit", s.settingsCreatePurpose))
+	s.mux.HandleFunc("GET /settings/purposes/{key}", s.signedIn("settings.edit", s.settingsPurpose))
+	s.mux.HandleFunc("POST /settings/purposes/{key}", s.signedIn("settings.edit", s.settingsUpdatePurpose))
+	s.mux.HandleFunc("POST /settings/purposes/{key}/archive", s.signedIn("settings.edit", s.settingsArchivePurpose))
+	s.mux.HandleFunc("GET /settings/sources", s.signedIn("settings.edit", s.settingsSources))
+	s.mux.HandleFunc("POST /settings/sources", s.signedIn("settings.edit", s.settingsCreateSource))
+	s.mux.HandleFunc("POST /settings/sources/{key}", s.signedIn("settings.edit", s.settingsUpdateSource))
+	s.mux.HandleFunc("GET /settings/fields", s.signedIn("settings.edit", s.settingsFields))
+	s.mux.HandleFunc("POST /settings/fields", s.signedIn("settings.edit", s.settingsCreateField))
+	s.mux.HandleFunc("GET /dashboard", s.signedIn("contacts.view", s.dashboard))
+	s.mux.HandleFunc("GET /settings/users", s.signedIn("settings.edit", s.usersPage))
+	s.mux.HandleFunc("POST /settings/users", s.signedIn("users.manage", s.createUser))
+	s.mux.HandleFunc("POST /settings/users/{id}/role", s.signedIn("users.manage", s.setUserRole))
+	s.mux.HandleFunc("POST /settings/users/{id}/disabled", s.signedIn("users.manage", s.setUserDisabled))
+	s.mux.HandleFunc("POST /settings/language", s.signedIn("", s.setLanguage))
+	s.mux.HandleFunc("GET /settings/tokens", s.signedIn("settings.edit", s.tokensPage))
+	s.mux.HandleFunc("POST /settings/tokens", s.signedIn("settings.edit", s.createToken))
+	s.mux.HandleFunc("POST /settings/tokens/{id}/revoke", s.signedIn("settings.edit", s.revokeToken))
 	s.mux.HandleFunc("GET /lists/check", s.signedIn("lists.check", s.listCheckPage))
 	s.mux.HandleFunc("POST /lists/check", s.limitUpload(s.signedIn("lists.check", s.listCheckRun)))
 	s.mux.HandleFunc("GET /lists/check/{id}/permitted.csv", s.signedIn("lists.check", s.listCheckPermitted))

@@ -1,0 +1,107 @@
+package ui_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/ui"
+)
+
+// benchUI opens the database in CONSENTO_BENCH_DATA_DIR (made with
+// `consento bench import --rows 1000000`), and returns the UI and the
+// cookie of a signed-in staff user. It skips without the variable.
+func benchUI(b *testing.B) (http.Handler, *http.Cookie, *ledger.Service) {
+	b.Helper()
+	dir := os.Getenv("CONSENTO_BENCH_DATA_DIR")
+	if dir == "" {
+		b.Skip("CONSENTO_BENCH_DATA_DIR is not set")
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	l, a := ledger.New(db), auth.New(db)
+	s, err := ui.New(l, a, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	email := "bench" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@example.com"
+	if _, err := a.CreateUser(ctx, audit.System, email, "Bench", auth.RoleStaff, password); err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {email}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "consento_session" {
+			return s, c, l
+		}
+	}
+	b.Fatalf("login: %d", rec.Code)
+	return nil, nil, nil
+}
+
+func benchGet(b *testing.B, h http.Handler, c *http.Cookie, path string) {
+	b.Helper()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", path, nil)
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: %d", path, rec.Code)
+		}
+	}
+}
+
+// BenchmarkContactsList renders the first page of the contacts list
+// under each filter. Target: ≤ 200 ms each with 1,000,000 persons.
+func BenchmarkContactsList(b *testing.B) {
+	h, c, _ := benchUI(b)
+	for _, bc := range []struct{ name, query string }{
+		{"none", ""},
+		{"search", "q=sch"},
+		{"search_rare", "q=zzz"},
+		{"light_green", "light=green"},
+		{"light_yellow", "light=yellow"},
+		{"light_red", "light=red"},
+		{"purpose_granted", "purpose=e_marketing&state=granted"},
+		{"purpose_withdrawn", "purpose=e_marketing&state=withdrawn"},
+		{"purpose_none", "purpose=e_marketing&state=none"},
+		{"purpose_expired", "purpose=e_marketing&state=expired"},
+		{"source", "source=event"},
+		{"source_unused", "source=api"},
+		{"restricted", "restricted=1"},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchGet(b, h, c, "/contacts?"+bc.query) })
+	}
+}
+
+// BenchmarkContactCard renders one contact card. Target: ≤ 200 ms.
+func BenchmarkContactCard(b *testing.B) {
+	h, c, l := benchUI(b)
+	ps, _, err := l.ListPersons(context.Background(), ledger.PersonFilter{Limit: 1})
+	if err != nil || len(ps) == 0 {
+		b.Fatalf("no person: %v", err)
+	}
+	benchGet(b, h, c, "/contacts/"+strconv.FormatInt(ps[0].ID/2, 10))
+}
