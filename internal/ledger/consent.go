@@ -516,7 +516,12 @@ func (s *Service) History(ctx context.Context, personID int64, purpose string) (
 		q += ` AND pu.key = ?`
 		args = append(args, purpose)
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY e.occurred_at DESC, e.id DESC`, args...)
+	return s.queryEvents(ctx, q+` ORDER BY e.occurred_at DESC, e.id DESC`, args...)
+}
+
+// queryEvents runs a query selecting eventCols and returns its events.
+func (s *Service) queryEvents(ctx context.Context, q string, args ...any) ([]*ConsentEvent, error) {
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

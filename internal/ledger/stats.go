@@ -98,18 +98,9 @@ func (s *Service) RecentConsentEvents(ctx context.Context, n int) ([]*ConsentEve
 	if n < 1 || n > 500 {
 		return nil, invalid("invalid-limit", "n must be between 1 and 500", FieldError{Field: "limit", Message: "out of range"})
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+eventCols+fmt.Sprintf(` ORDER BY e.occurred_at DESC, e.id DESC LIMIT %d`, n))
+	evs, err := s.queryEvents(ctx, `SELECT `+eventCols+fmt.Sprintf(` ORDER BY e.occurred_at DESC, e.id DESC LIMIT %d`, n))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: recent consent events: %w", err)
 	}
-	defer rows.Close()
-	out := []*ConsentEvent{}
-	for rows.Next() {
-		ev, err := scanConsentEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return evs, nil
 }
