@@ -140,6 +140,37 @@ func TestBrowserRecordConsent(t *testing.T) {
 			}
 			checkAxe(t, ctx, axe, "contacts")
 			shoot(t, ctx, "contacts"+suffix)
+			// Create a contact, then record and withdraw on its card.
+			name := "Holm" + suffix
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS(`a[href="/contacts/new"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#last_name`)),
+			); err != nil {
+				t.Fatal(err)
+			}
+			checkAxe(t, ctx, axe, "new contact")
+			if err := chromedp.Do(ctx,
+				chromedp.SendKeys(chromedp.CSS(`#first_name`), "Jens"),
+				chromedp.SendKeys(chromedp.CSS(`#last_name`), name),
+				chromedp.SendKeys(chromedp.CSS(`#email`), "jens"+suffix+"@example.dk"),
+				chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#purpose`)),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`h1`))); !strings.Contains(text, name) {
+				t.Fatalf("the new contact's card: %q", text)
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.SetValue(chromedp.CSS(`#purpose`), "e_marketing"),
+				chromedp.SetValue(chromedp.CSS(`#kind`), "withdrawn"),
+				chromedp.Click(chromedp.CSS(`form.record button`)),
+				chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+				chromedp.Navigate(base+"/contacts?q=grete"),
+				chromedp.WaitVisible(chromedp.CSS(`table.list`)),
+			); err != nil {
+				t.Fatal(err)
+			}
 			if err := chromedp.Do(ctx,
 				chromedp.Click(chromedp.CSS(`table.list a`)),
 				chromedp.WaitVisible(chromedp.CSS(`#purpose`)),

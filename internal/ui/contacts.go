@@ -3,9 +3,11 @@ package ui
 import (
 	"context"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
@@ -95,11 +97,12 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 type contactData struct {
-	Person   *ledger.Person
-	Consents []ledger.ConsentState
-	History  []*ledger.ConsentEvent
-	Purposes []*ledger.Purpose
-	Sources  []ledger.Source
+	Person     *ledger.Person
+	Consents   []ledger.ConsentState
+	History    []*ledger.ConsentEvent
+	Purposes   []*ledger.Purpose
+	Sources    []ledger.Source
+	LegalBases []ledger.LegalBasis
 }
 
 func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
@@ -110,6 +113,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	ctx := r.Context()
 	d, err := s.loadLegal(ctx, id)
+	d.LegalBases = ledger.LegalBases
 	if err == nil {
 		d.Purposes, err = s.ledger.Purposes(ctx, false)
 	}
@@ -155,10 +159,23 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
+	evidence := ledger.Evidence{Note: r.PostFormValue("note")}
+	// An optional evidence file: a checked-in e-mail, a signature image.
+	if f, h, ferr := r.FormFile("evidence"); ferr == nil {
+		content, rerr := io.ReadAll(io.LimitReader(f, ledger.MaxEvidenceFile+1))
+		f.Close()
+		if rerr != nil {
+			s.fail(w, p, http.StatusBadRequest, translate(p.Lang, "error.invalid", rerr.Error()))
+			return
+		}
+		if len(content) > 0 {
+			evidence.Files = []ledger.File{{Name: h.Filename, MediaType: h.Header.Get("Content-Type"), Content: content}}
+		}
+	}
 	_, err = s.ledger.RecordConsent(r.Context(), actor, ledger.ConsentInput{
 		PersonID: id, Purpose: r.PostFormValue("purpose"), Kind: ledger.EventKind(r.PostFormValue("kind")),
 		LegalBasis: ledger.LegalBasis(r.PostFormValue("legal_basis")), Source: r.PostFormValue("source"),
-		Evidence: ledger.Evidence{Note: r.PostFormValue("note")}, Reason: r.PostFormValue("note"),
+		Evidence: evidence, Reason: r.PostFormValue("note"),
 	})
 	if de, ok := ledger.AsError(err); ok {
 		status := http.StatusUnprocessableEntity
@@ -177,4 +194,71 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"?recorded=1", http.StatusSeeOther)
+}
+
+// evidence serves an evidence file by its SHA-256 to staff who may see contacts.
+func (s *Server) evidence(w http.ResponseWriter, r *http.Request, p page) {
+	f, err := s.ledger.EvidenceFile(r.Context(), r.PathValue("sha256"))
+	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	if err != nil {
+		s.log.Error("evidence file", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	w.Header().Set("Content-Type", f.MediaType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+f.SHA256+`"`)
+	w.Header().Set("Content-Security-Policy", "sandbox")
+	w.Write(f.Content)
+}
+
+type newContactData struct {
+	In      ledger.PersonInput
+	Sources []ledger.Source
+}
+
+// newContact shows the form to create a contact.
+func (s *Server) newContact(w http.ResponseWriter, r *http.Request, p page) {
+	s.renderNewContact(w, r, p, http.StatusOK, ledger.PersonInput{Language: p.Lang})
+}
+
+func (s *Server) renderNewContact(w http.ResponseWriter, r *http.Request, p page, status int, in ledger.PersonInput) {
+	srcs, err := s.ledger.Sources(r.Context())
+	if err != nil {
+		s.log.Error("sources", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	p.Title, p.Data = translate(p.Lang, "contacts.new"), newContactData{In: in, Sources: srcs}
+	s.render(w, status, "contact_new", p)
+}
+
+// createContact creates a contact and opens its card.
+func (s *Server) createContact(w http.ResponseWriter, r *http.Request, p page) {
+	in := ledger.PersonInput{FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name"),
+		Language: r.PostFormValue("language"), Source: r.PostFormValue("source")}
+	if e := strings.TrimSpace(r.PostFormValue("email")); e != "" {
+		in.Emails = []string{e}
+	}
+	if ph := strings.TrimSpace(r.PostFormValue("phone")); ph != "" {
+		in.Phones = []ledger.Phone{{Number: ph}}
+	}
+	person, err := s.ledger.CreatePerson(r.Context(), audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}, in)
+	if de, ok := ledger.AsError(err); ok {
+		msg := de.Message
+		for _, f := range de.Fields {
+			msg += "; " + f.Field + ": " + f.Message
+		}
+		p.Error = translate(p.Lang, "error.invalid", msg)
+		s.renderNewContact(w, r, p, http.StatusUnprocessableEntity, in)
+		return
+	}
+	if err != nil {
+		s.log.Error("create contact", "err", err)
+		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		return
+	}
+	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(person.ID, 10), http.StatusSeeOther)
 }

@@ -31,13 +31,13 @@ const sessionCookie = "consento_session"
 
 // pageNames are the templates (templates/<name>.html, each rendered inside
 // layout.html) the UI parses and checks at start.
-var pageNames = []string{"login", "dashboard", "contacts", "contact", "error", "audit", "listcheck", "settings_purposes", "settings_purpose", "settings_sources", "settings_fields", "users", "tokens"}
+var pageNames = []string{"login", "dashboard", "contacts", "contact", "contact_new", "error", "audit", "listcheck", "settings_purposes", "settings_purpose", "settings_sources", "settings_fields", "users", "tokens"}
 
 // Permissions by role: what each staff role may do.
 var permissions = map[string]map[string]bool{
-	auth.RoleAdmin:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true, "users.manage": true},
-	auth.RolePrivacyOfficer: {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true},
-	auth.RoleStaff:          {"contacts.view": true, "contacts.export": true, "consents.record": true, "lists.check": true},
+	auth.RoleAdmin:          {"contacts.view": true, "contacts.edit": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true, "users.manage": true},
+	auth.RolePrivacyOfficer: {"contacts.view": true, "contacts.edit": true, "contacts.export": true, "consents.record": true, "lists.check": true, "audit.view": true, "settings.edit": true},
+	auth.RoleStaff:          {"contacts.view": true, "contacts.edit": true, "contacts.export": true, "consents.record": true, "lists.check": true},
 	auth.RoleMarketing:      {"contacts.view": true, "contacts.export": true, "lists.check": true},
 }
 
@@ -87,6 +87,9 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.mux.HandleFunc("POST /contacts/check", s.signedIn("lists.check", s.checkSelected))
 	s.mux.HandleFunc("POST /contacts/export.xlsx", s.signedIn("contacts.export", s.exportSelected))
 	// More pages register here, one line each.
+	s.mux.HandleFunc("GET /contacts/new", s.signedIn("contacts.edit", s.newContact))
+	s.mux.HandleFunc("POST /contacts", s.signedIn("contacts.edit", s.createContact))
+	s.mux.HandleFunc("GET /evidence/{sha256}", s.signedIn("contacts.view", s.evidence))
 	s.mux.HandleFunc("GET /settings", s.signedIn("settings.edit", s.settingsIndex))
 	s.mux.HandleFunc("GET /settings/purposes", s.signedIn("settings.edit", s.settingsPurposes))
 	s.mux.HandleFunc("POST /settings/purposes", s.signedIn("settings.edit", s.settingsCreatePurpose))
