@@ -132,3 +132,20 @@ func TestBackdatedEventKeepsNewerState(t *testing.T) {
 		}
 	})
 }
+
+// Names with capitals outside ASCII are found by their lower-case prefix.
+func TestSearchFoldsUnicode(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		l := newLedger(t, e)
+		if _, err := l.CreatePerson(ctx, staff, ledger.PersonInput{FirstName: "Åse", LastName: "Østergaard", Emails: []string{"aase@example.dk"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"østerg", "ØSTERG", "åse", "aase@"} {
+			ps, _, err := l.ListPersons(ctx, ledger.PersonFilter{Query: q})
+			if err != nil || len(ps) != 1 {
+				t.Errorf("search %q: %d found, %v", q, len(ps), err)
+			}
+		}
+	})
+}

@@ -116,7 +116,7 @@ func (s *Service) Organisations(ctx context.Context, query string, limit int) ([
 		limit = 100
 	}
 	q := strings.ToLower(strings.TrimSpace(query))
-	rows, err := s.db.Query(ctx, orgQuery+fmt.Sprintf(` WHERE lower(o.name) LIKE ? ORDER BY o.name, o.id LIMIT %d`, limit), q+"%")
+	rows, err := s.db.Query(ctx, orgQuery+fmt.Sprintf(` WHERE `+s.db.Fold("o.name")+` LIKE ? ORDER BY o.name, o.id LIMIT %d`, limit), q+"%")
 	if err != nil {
 		return nil, err
 	}

@@ -519,7 +519,7 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 	// consents_purpose index then yields the persons in id order.
 	from, idCol := `persons p LEFT JOIN sources s ON s.id = p.source_id`, "p.id"
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
-		// Each branch is an index range (lower(name) or e-mail prefix);
+		// Each branch is a range of the case-folded name or of the e-mail key;
 		// LIKE keeps the match exact where the range is wider.
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
 		rng := func(col string) (string, []any) {
@@ -528,8 +528,8 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 			}
 			return col + ` >= ? AND ` + col + ` LIKE ? ESCAPE '\'`, []any{q, esc}
 		}
-		last, a1 := rng("lower(last_name)")
-		first, a2 := rng("lower(first_name)")
+		last, a1 := rng(s.db.Fold("last_name"))
+		first, a2 := rng(s.db.Fold("first_name"))
 		email, a3 := rng("email")
 		add(`p.id IN (SELECT id FROM persons WHERE `+last+` UNION SELECT id FROM persons WHERE `+first+
 			` UNION SELECT person_id FROM person_emails WHERE `+email+`)`, append(append(a1, a2...), a3...)...)

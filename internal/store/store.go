@@ -80,6 +80,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: database url must start with postgres:// or postgresql:// (leave it empty for the embedded SQLite database)")
 	default:
 		db.Dialect = SQLite
+		registerSQLiteFunctions()
 		if opts.DataDir == "" {
 			return nil, errors.New("store: data directory is empty")
 		}
