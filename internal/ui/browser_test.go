@@ -140,6 +140,18 @@ func TestBrowserRecordConsent(t *testing.T) {
 			}
 			checkAxe(t, ctx, axe, "contacts")
 			shoot(t, ctx, "contacts"+suffix)
+			for _, pg := range []string{"dashboard", "lists/check", "audit", "settings/purposes", "settings/sources", "settings/fields", "settings/users", "settings/tokens"} {
+				if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"+pg), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
+					t.Fatalf("%s: %v", pg, err)
+				}
+				checkAxe(t, ctx, axe, pg)
+				if pg == "dashboard" {
+					shoot(t, ctx, "dashboard"+suffix)
+				}
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/contacts"), chromedp.WaitVisible(chromedp.CSS(`table.list`))); err != nil {
+				t.Fatal(err)
+			}
 			// Create a contact, then record and withdraw on its card.
 			name := "Holm" + suffix
 			if err := chromedp.Do(ctx,
