@@ -47,8 +47,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, p page, d *usersData, status int) {
 	us, err := s.auth.Users(r.Context())
 	if err != nil {
-		s.log.Error("list users", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list users")
 		return
 	}
 	d.Users, d.Roles = us, auth.Roles
@@ -81,8 +80,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if err != nil {
-		s.log.Error("create user", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "create user")
 		return
 	}
 	d.Created, d.Password, d.Form.Email, d.Form.Name, d.Form.Role = u, pw, "", "", ""
@@ -203,8 +201,7 @@ func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, p page, d *tokensData, status int) {
 	ts, err := s.auth.Tokens(r.Context())
 	if err != nil {
-		s.log.Error("list tokens", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list tokens")
 		return
 	}
 	d.Tokens, d.Scopes, d.Now = ts, auth.Scopes, time.Now()
@@ -243,8 +240,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if err != nil {
-		s.log.Error("create token", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "create token")
 		return
 	}
 	d.Created, d.Secret = t, secret

@@ -113,8 +113,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p page) {
 	rep, err := audit.Verify(r.Context(), s.ledger.DB())
 	if err != nil {
-		s.log.Error("verify audit chain", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "verify audit chain")
 		return
 	}
 	if !rep.OK {
@@ -131,8 +130,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, p page, rep
 	}
 	evs, err := audit.List(r.Context(), s.ledger.DB(), f)
 	if err != nil {
-		s.log.Error("list audit events", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list audit events")
 		return
 	}
 	if len(evs) > auditPageSize {

@@ -79,8 +79,7 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 		d.Sources, err = s.ledger.Sources(ctx)
 	}
 	if err != nil {
-		s.log.Error("list contacts", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list contacts")
 		return
 	}
 	for _, pu := range purposes {
@@ -125,8 +124,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if err != nil {
-		s.log.Error("contact card", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "contact card")
 		return
 	}
 	if r.URL.Query().Get("recorded") == "1" {
@@ -177,20 +175,9 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		LegalBasis: ledger.LegalBasis(r.PostFormValue("legal_basis")), Source: r.PostFormValue("source"),
 		Evidence: evidence, Reason: r.PostFormValue("note"),
 	})
-	if de, ok := ledger.AsError(err); ok {
-		status := http.StatusUnprocessableEntity
-		if de.Kind == ledger.KindNotFound {
-			status = http.StatusNotFound
-		}
-		if de.Kind == ledger.KindLocked {
-			status = http.StatusLocked
-		}
-		s.fail(w, p, status, translate(p.Lang, "error.invalid", de.Message))
-		return
-	}
+
 	if err != nil {
-		s.log.Error("record consent", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "record consent")
 		return
 	}
 	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"?recorded=1", http.StatusSeeOther)
@@ -204,8 +191,7 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if err != nil {
-		s.log.Error("evidence file", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "evidence file")
 		return
 	}
 	w.Header().Set("Content-Type", f.MediaType)
@@ -227,8 +213,7 @@ func (s *Server) newContact(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) renderNewContact(w http.ResponseWriter, r *http.Request, p page, status int, in ledger.PersonInput) {
 	srcs, err := s.ledger.Sources(r.Context())
 	if err != nil {
-		s.log.Error("sources", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "sources")
 		return
 	}
 	p.Title, p.Data = translate(p.Lang, "contacts.new"), newContactData{In: in, Sources: srcs}
@@ -256,8 +241,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if err != nil {
-		s.log.Error("create contact", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "create contact")
 		return
 	}
 	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(person.ID, 10), http.StatusSeeOther)

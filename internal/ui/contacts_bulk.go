@@ -51,8 +51,7 @@ func (s *Server) checkSelected(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	ps, _, err := s.ledger.ListPersons(r.Context(), ledger.PersonFilter{IDs: ids, Limit: maxSelected})
 	if err != nil {
-		s.log.Error("check selected contacts", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "check selected contacts")
 		return
 	}
 	email := map[int64]string{}
@@ -88,8 +87,7 @@ func (s *Server) exportSelected(w http.ResponseWriter, r *http.Request, p page) 
 		buf, err = contactsWorkbook(p.Lang, ps)
 	}
 	if err != nil {
-		s.log.Error("export contacts", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "export contacts")
 		return
 	}
 	h := w.Header()

@@ -105,8 +105,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p page) {
 		recent, err = s.ledger.RecentConsentEvents(ctx, 10)
 	}
 	if err != nil {
-		s.log.Error("dashboard", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "dashboard")
 		return
 	}
 	d := dashboardData{Chart: buildChart(p.Lang, weeks), Recent: recent}

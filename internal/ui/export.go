@@ -38,14 +38,12 @@ func (s *Server) exportLegal(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if err != nil {
-		s.log.Error("legal basis export", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "legal basis export")
 		return
 	}
 	buf, err := legalWorkbook(d, purposes, sources)
 	if err != nil {
-		s.log.Error("legal basis export", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "legal basis export")
 		return
 	}
 	h := w.Header()

@@ -132,8 +132,7 @@ func (s *Server) listCheckForm(ctx context.Context, p page, d *listCheckData) (p
 func (s *Server) listCheckPage(w http.ResponseWriter, r *http.Request, p page) {
 	p, err := s.listCheckForm(r.Context(), p, &listCheckData{})
 	if err != nil {
-		s.log.Error("list check purposes", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list check purposes")
 		return
 	}
 	s.render(w, http.StatusOK, "listcheck", p)
@@ -252,8 +251,7 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d list
 		return
 	}
 	if err != nil {
-		s.log.Error("list check purpose", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list check purpose")
 		return
 	}
 	var permitted, blocked bytes.Buffer
@@ -278,8 +276,7 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d list
 		return
 	}
 	if err != nil {
-		s.log.Error("list check", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list check")
 		return
 	}
 	if sum.Total == 0 && d.Filter == "" {
@@ -299,8 +296,7 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d list
 	}
 	p, err = s.listCheckForm(ctx, p, &d)
 	if err != nil {
-		s.log.Error("list check purposes", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list check purposes")
 		return
 	}
 	s.render(w, http.StatusOK, "listcheck", p)

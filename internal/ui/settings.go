@@ -64,13 +64,7 @@ func settingsActor(p page) audit.Actor {
 func (s *Server) settingsError(w http.ResponseWriter, p page, err error, d *settingsData, what string) (int, bool) {
 	if de, ok := ledger.AsError(err); ok {
 		d.Message, d.Errors = de.Message, de.Fields
-		switch de.Kind {
-		case ledger.KindNotFound:
-			return http.StatusNotFound, true
-		case ledger.KindLocked:
-			return http.StatusLocked, true
-		}
-		return http.StatusUnprocessableEntity, true
+		return domainStatus(de), true
 	}
 	s.log.Error(what, "err", err)
 	s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
@@ -162,8 +156,7 @@ func (s *Server) settingsPurposes(w http.ResponseWriter, r *http.Request, p page
 func (s *Server) renderSettingsPurposes(w http.ResponseWriter, r *http.Request, p page, d settingsData, status int) {
 	ps, err := s.ledger.Purposes(r.Context(), true)
 	if err != nil {
-		s.log.Error("list purposes", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list purposes")
 		return
 	}
 	d.Purposes = ps
@@ -214,8 +207,7 @@ func (s *Server) renderSettingsPurpose(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	if err != nil {
-		s.log.Error("purpose page", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "purpose page")
 		return
 	}
 	d.Purpose = pu
@@ -297,8 +289,7 @@ func (s *Server) settingsSources(w http.ResponseWriter, r *http.Request, p page)
 func (s *Server) renderSettingsSources(w http.ResponseWriter, r *http.Request, p page, d settingsData, status int) {
 	srcs, err := s.ledger.Sources(r.Context())
 	if err != nil {
-		s.log.Error("list sources", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list sources")
 		return
 	}
 	d.Sources = srcs
@@ -348,8 +339,7 @@ func (s *Server) settingsFields(w http.ResponseWriter, r *http.Request, p page) 
 func (s *Server) renderSettingsFields(w http.ResponseWriter, r *http.Request, p page, d settingsData, status int) {
 	fs, err := s.ledger.CustomFields(r.Context())
 	if err != nil {
-		s.log.Error("list custom fields", "err", err)
-		s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+		s.failErr(w, p, err, "list custom fields")
 		return
 	}
 	d.Fields = fs

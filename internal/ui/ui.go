@@ -164,6 +164,33 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	w.Write(buf.Bytes())
 }
 
+// failErr answers err: a domain error with its status and its message,
+// anything else is logged (as what) and answered with a generic 500 that
+// tells nothing of the cause.
+func (s *Server) failErr(w http.ResponseWriter, p page, err error, what string) {
+	if de, ok := ledger.AsError(err); ok {
+		msg := translate(p.Lang, "error.invalid", de.Message)
+		if de.Kind == ledger.KindNotFound {
+			msg = translate(p.Lang, "error.notfound")
+		}
+		s.fail(w, p, domainStatus(de), msg)
+		return
+	}
+	s.log.Error(what, "err", err)
+	s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+}
+
+// domainStatus is the HTTP status of a domain error.
+func domainStatus(de *ledger.Error) int {
+	switch de.Kind {
+	case ledger.KindNotFound:
+		return http.StatusNotFound
+	case ledger.KindLocked:
+		return http.StatusLocked
+	}
+	return http.StatusUnprocessableEntity // the form is shown again with the message
+}
+
 func (s *Server) fail(w http.ResponseWriter, p page, status int, msg string) {
 	p.Error = msg
 	s.render(w, status, "error", p)
