@@ -3,10 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,28 +19,10 @@ import (
 	"github.com/consento/consento/internal/ui"
 )
 
-// contactsEnv is newEnv with the database at hand, to restrict a person.
-func contactsEnv(t *testing.T, eng storetest.Engine) (*env, *store.DB) {
-	t.Helper()
-	ctx := context.Background()
-	db := storetest.Open(t, eng)
-	l := ledger.New(db)
-	if err := l.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a := auth.New(db)
-	s, err := ui.New(l, a, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, ledger: l, auth: a}, db
-}
-
 func TestContactsFiltersAndBulkActions(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
-		e, db := contactsEnv(t, eng)
+		e := newEmptyEnv(t, eng)
+		db := e.db
 		ctx := context.Background()
 		person := func(first, last, email, source string) *ledger.Person {
 			in := ledger.PersonInput{FirstName: first, LastName: last, Source: source}

@@ -30,7 +30,8 @@ var staticFS embed.FS
 const sessionCookie = "consento_session"
 
 // pageNames are the templates (templates/<name>.html, each rendered inside
-// layout.html) the UI parses and checks at start.
+// layout.html, with the shared pieces of partials.html) the UI parses and
+// checks at start.
 var pageNames = []string{"login", "dashboard", "contacts", "contact", "contact_new", "error", "audit", "listcheck", "settings_purposes", "settings_purpose", "settings_sources", "settings_fields", "users", "tokens"}
 
 // Permissions by role: what each staff role may do.
@@ -69,7 +70,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 		"list":   func(v ...string) []string { return v },
 	}
 	for _, page := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: template %s: %w", page, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
 	"github.com/consento/consento/internal/ui"
 )
@@ -25,12 +26,26 @@ const password = "correct horse battery staple"
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
+	db     *store.DB
 	ledger *ledger.Service
 	auth   *auth.Service
 	person *ledger.Person
 }
 
+// newEnv is a running UI on a fresh database with one person, Grete.
 func newEnv(t *testing.T, e storetest.Engine) *env {
+	t.Helper()
+	env := newEmptyEnv(t, e)
+	p, err := env.ledger.CreatePerson(context.Background(), audit.System, ledger.PersonInput{FirstName: "Grete", LastName: "Østergaard", Emails: []string{"grete@example.dk"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.person = p
+	return env
+}
+
+// newEmptyEnv is a running UI on a fresh, seeded database without persons.
+func newEmptyEnv(t *testing.T, e storetest.Engine) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, e)
@@ -45,11 +60,7 @@ func newEnv(t *testing.T, e storetest.Engine) *env {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	p, err := l.CreatePerson(ctx, audit.System, ledger.PersonInput{FirstName: "Grete", LastName: "Østergaard", Emails: []string{"grete@example.dk"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, srv: srv, ledger: l, auth: a, person: p}
+	return &env{t: t, srv: srv, db: db, ledger: l, auth: a}
 }
 
 // browser is a client with its own cookie jar, as a browser tab would be.
