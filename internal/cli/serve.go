@@ -49,6 +49,7 @@ func serveCommand() *cli.Command {
 			if users, err := e.auth.Users(ctx); err == nil && len(users) == 0 {
 				fmt.Fprintf(out, "No staff user yet. Create the first admin, and an API token (printed once):\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart\n")
 			}
+			go expireConsents(ctx, e)
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			select {
@@ -76,4 +77,33 @@ func routes(api, staff http.Handler) http.Handler {
 	}
 	mux.Handle("/", staff)
 	return mux
+}
+
+// expireConsents records the expiry of grants past their valid_until, once
+// a minute, until ctx ends.
+func expireConsents(ctx context.Context, e *env) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		for {
+			n, err := e.ledger.ExpireDue(ctx, 500)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("consent expiry", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				e.log.Info("consents expired", "count", n)
+			}
+			if n < 500 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

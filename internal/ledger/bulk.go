@@ -67,6 +67,11 @@ type Bulk struct {
 	sqlite     bool
 	restore    []string       // SQLite: pragmas that undo the import's settings
 	ins        []*multiInsert // persons, emails, phones, keys, events, consents, audit
+
+	// New persons, and new records per purpose, by block (counts.go);
+	// written by Finish.
+	personBlocks  map[int64]int64
+	consentBlocks map[[2]int64]int64
 }
 
 type bulkSource struct {
@@ -85,10 +90,11 @@ type BulkBatch struct {
 }
 
 type bulkPerson struct {
-	p     *Person
-	srcID any
-	key   []byte
-	aead  cipher.AEAD
+	p      *Person
+	srcID  any
+	grants int64
+	key    []byte
+	aead   cipher.AEAD
 }
 
 type bulkConsent struct {
@@ -130,7 +136,8 @@ func (s *Service) NewBulk(tx *store.Tx, actor Actor, reason string) (_ *Bulk, er
 	if strings.ContainsAny(actor.String(), "? \t\n") {
 		return nil, errors.New("ledger: a bulk import actor must not contain '?' or spaces")
 	}
-	b := &Bulk{s: s, tx: tx, actor: actor, reason: reason, orgs: map[string]int64{}, purposes: map[string]*Purpose{}, sources: map[string]bulkSource{}}
+	b := &Bulk{s: s, tx: tx, actor: actor, reason: reason, orgs: map[string]int64{}, purposes: map[string]*Purpose{}, sources: map[string]bulkSource{},
+		personBlocks: map[int64]int64{}, consentBlocks: map[[2]int64]int64{}}
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -224,7 +231,7 @@ func (s *Service) NewBulk(tx *store.Tx, actor Actor, reason string) (_ *Bulk, er
 	// t text, b bytes); name=literal is the same for every row.
 	for _, t := range []struct{ table, cols string }{
 		{"persons", "id:i first_name:t last_name:t organisation_id:n language:t street:t postal_code:t city:t country:t " +
-			"custom='{}' status='active' source_id:n created_at:i created_by=" + actorStr + " updated_at:i updated_by=" + actorStr},
+			"custom='{}' status='active' source_id:n grant_count:i created_at:i created_by=" + actorStr + " updated_at:i updated_by=" + actorStr},
 		{"person_emails", "email:t person_id:i is_primary:i"},
 		{"person_phones", "person_id:i position:i kind:t number:t"},
 		{"person_keys", "person_id:i key:b"},
@@ -447,6 +454,7 @@ func (b *Bulk) Add(p *Person, orgID *int64, consents []ConsentInput) (int64, err
 	bb := b.cur
 	pi := len(bb.persons)
 	bb.persons = append(bb.persons, bulkPerson{p: p, srcID: srcID})
+	b.personBlocks[id>>blockShift]++
 	pid := strconv.FormatInt(id, 10)
 	bb.events = append(bb.events, bulkEvent{kind: evPerson, ref: pi, seq: b.takeSeq(), at: now, action: "person.create", objType: "person", objID: pid, objNum: id, personID: id})
 	for i := range consents {
@@ -460,6 +468,10 @@ func (b *Bulk) Add(p *Person, orgID *int64, consents []ConsentInput) (int64, err
 			occurred = in.OccurredAt.UTC().Truncate(time.Microsecond)
 		}
 		pu := b.purposes[in.Purpose]
+		if in.Kind == Granted && !pu.Archived {
+			bb.persons[pi].grants++
+		}
+		b.consentBlocks[[2]int64{pu.ID, id >> blockShift}]++
 		ci := len(bb.consents)
 		bb.consents = append(bb.consents, bulkConsent{
 			ev: ConsentEvent{
@@ -568,7 +580,7 @@ func (b *Bulk) Insert(bb *BulkBatch) error {
 		}
 		at := store.Micros(p.CreatedAt)
 		persons.add(p.ID, p.FirstName, p.LastName, org, p.Language, p.Address.Street, p.Address.PostalCode, p.Address.City, p.Address.Country,
-			bp.srcID, at, at)
+			bp.srcID, bp.grants, at, at)
 		for j, e := range p.Emails {
 			emails.add(e, p.ID, b2i(j == 0))
 		}
@@ -668,6 +680,18 @@ func (b *Bulk) Finish() error {
 	if len(b.cur.events) > 0 || b.chainSeq != b.nextSeq-1 {
 		return errors.New("ledger: bulk import finished with batches still pending")
 	}
+	for block, n := range b.personBlocks {
+		if err := addPersonBlock(b.tx, block, n); err != nil {
+			return err
+		}
+	}
+	for k, n := range b.consentBlocks {
+		if err := addConsentBlock(b.tx, k[0], k[1], n); err != nil {
+			return err
+		}
+	}
+	clear(b.personBlocks)
+	clear(b.consentBlocks)
 	b.tx.SetHead(b.chainSeq, b.chainHash)
 	return nil
 }

@@ -166,9 +166,10 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	var status, lang string
 	var key []byte
 	var prevKind, prevBasis sql.NullString
-	err = tx.QueryRow(`SELECT p.status, p.language, k.key, c.kind, c.legal_basis FROM persons p
+	var prevAt sql.NullInt64
+	err = tx.QueryRow(`SELECT p.status, p.language, k.key, c.kind, c.legal_basis, c.occurred_at FROM persons p
 		LEFT JOIN person_keys k ON k.person_id = p.id LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?
-		WHERE p.id = ?`, p.ID, in.PersonID).Scan(&status, &lang, &key, &prevKind, &prevBasis)
+		WHERE p.id = ?`, p.ID, in.PersonID).Scan(&status, &lang, &key, &prevKind, &prevBasis, &prevAt)
 	if isNoRows(err) {
 		return nil, notFound("unknown-person", "there is no such person")
 	}
@@ -225,7 +226,10 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 		return audit.Entry{Actor: actor, Action: "consent." + string(in.Kind), ObjectType: "consent_event", ObjectID: strconv.FormatInt(ev.ID, 10),
 			PersonID: in.PersonID, Reason: in.Reason, Before: before, After: ev}
 	}
-	if err := s.storeEvent(tx, ev, p.ID, srcID, string(evidence), now, entry, key); err != nil {
+	// The same rule as upsertConsent: the newest event is the state.
+	applied := !prevAt.Valid || prevAt.Int64 <= store.Micros(occurred)
+	counts := stateCounts{grants: grantDelta(EventKind(prevKind.String), in.Kind, applied, !p.Archived), first: !prevKind.Valid}
+	if err := s.storeEvent(tx, ev, p.ID, srcID, string(evidence), now, entry, key, counts); err != nil {
 		return nil, fmt.Errorf("ledger: record consent: %w", err)
 	}
 	for _, f := range ev.Evidence.Files {
@@ -247,11 +251,21 @@ const upsertConsent = `INSERT INTO consents (person_id, purpose_id, event_id, ki
 
 // On PostgreSQL the event, the new state and the audit event are one
 // statement: each statement is a round trip on the writer's connection.
-const storeEventPG = `WITH ev AS (` + insertEventSQL + `), st AS (` + upsertConsent + `), au AS (` + audit.InsertSQL + `) SELECT 1`
+const storeEventPG = `WITH ev AS (` + insertEventSQL + `), st AS (` + upsertConsent + `), au AS (` + audit.InsertSQL + `),
+	gc AS (UPDATE persons SET grant_count = grant_count + ?::bigint WHERE id = ? AND ?::bigint <> 0),
+	bl AS (INSERT INTO consent_blocks (purpose_id, block, n) SELECT ?::bigint, ?::bigint, 1 WHERE ?::boolean
+		ON CONFLICT (purpose_id, block) DO UPDATE SET n = consent_blocks.n + 1) SELECT 1`
 
-// storeEvent writes ev with a new id, moves the current state to it and
-// appends the audit event entry describes.
-func (s *Service) storeEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, srcID any, evidence string, now time.Time, entry func() audit.Entry, key []byte) error {
+// stateCounts is what a consent event changes in the counts kept for the
+// contacts list (see counts.go).
+type stateCounts struct {
+	grants int64 // the person's grant count moves by this
+	first  bool  // the person's first record for the purpose
+}
+
+// storeEvent writes ev with a new id, moves the current state to it,
+// appends the audit event entry describes and keeps the counts.
+func (s *Service) storeEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, srcID any, evidence string, now time.Time, entry func() audit.Entry, key []byte, counts stateCounts) error {
 	var id any // SQLite: the next rowid
 	if tx.Dialect() == store.Postgres {
 		var err error
@@ -271,6 +285,7 @@ func (s *Service) storeEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, sr
 			return err
 		}
 		args := append(append(eventArgs, stateArgs()...), auditArgs...)
+		args = append(args, counts.grants, ev.PersonID, counts.grants, purposeID, ev.PersonID>>blockShift, counts.first)
 		_, err = tx.Exec(storeEventPG, args...)
 		return err
 	}
@@ -280,6 +295,14 @@ func (s *Service) storeEvent(tx *store.Tx, ev *ConsentEvent, purposeID int64, sr
 	}
 	if _, err := tx.Exec(upsertConsent, stateArgs()...); err != nil {
 		return err
+	}
+	if err := addGrants(tx, ev.PersonID, counts.grants); err != nil {
+		return err
+	}
+	if counts.first {
+		if err := addConsentBlock(tx, purposeID, ev.PersonID>>blockShift, 1); err != nil {
+			return err
+		}
 	}
 	_, err = audit.Append(tx, now, entry(), key)
 	return err

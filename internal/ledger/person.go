@@ -226,6 +226,9 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 		return 0, fmt.Errorf("ledger: create person: %w", err)
 	}
 	p.ID = id
+	if err := addPersonBlock(tx, id>>blockShift, 1); err != nil {
+		return 0, err
+	}
 	if err := writeContacts(tx, id, p.Emails, p.Phones); err != nil {
 		return 0, err
 	}
@@ -492,6 +495,12 @@ func decodeCursor(c string) (int64, error) {
 }
 
 // ListPersons returns persons, newest first, one page at a time.
+//
+// Every filter is answered through an index at any size: the search
+// through the case-folded names, organisation names and e-mail keys; the
+// traffic light through persons.grant_count; a purpose state through
+// consents_purpose; "no record" through the blocks of ids where persons
+// lack one (counts.go).
 func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -518,29 +527,22 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 	// from and idCol change when a purpose state drives the query: the
 	// consents_purpose index then yields the persons in id order.
 	from, idCol := `persons p LEFT JOIN sources s ON s.id = p.source_id`, "p.id"
-	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
-		// Each branch is a range of the case-folded name or of the e-mail key;
-		// LIKE keeps the match exact where the range is wider.
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-		rng := func(col string) (string, []any) {
-			if hi := prefixEnd(q); hi != "" {
-				return col + ` >= ? AND ` + col + ` < ? AND ` + col + ` LIKE ? ESCAPE '\'`, []any{q, hi, esc}
-			}
-			return col + ` >= ? AND ` + col + ` LIKE ? ESCAPE '\'`, []any{q, esc}
+	if q := strings.ToLower(strings.Join(strings.Fields(f.Query), " ")); q != "" {
+		cond, v, err := s.searchCond(ctx, q)
+		if err != nil {
+			return nil, "", err
 		}
-		last, a1 := rng(s.db.Fold("last_name"))
-		first, a2 := rng(s.db.Fold("first_name"))
-		email, a3 := rng("email")
-		add(`p.id IN (SELECT id FROM persons WHERE `+last+` UNION SELECT id FROM persons WHERE `+first+
-			` UNION SELECT person_id FROM person_emails WHERE `+email+`)`, append(append(a1, a2...), a3...)...)
+		add(cond, v...)
 	}
 	if f.OrganisationID != 0 {
 		add("p.organisation_id = ?", f.OrganisationID)
 	}
 	if f.Status != "" {
 		switch f.Status {
-		case StatusActive, StatusRestricted, StatusAnonymized:
+		case StatusActive:
 			add("p.status = ?", f.Status)
+		case StatusRestricted, StatusAnonymized:
+			add("p.status = ? AND p.status <> 'active'", f.Status) // the condition of persons_not_active
 		default:
 			return nil, "", invalid("invalid-filter", "status must be active, restricted or anonymized", FieldError{Field: "status", Message: "unknown status"})
 		}
@@ -548,11 +550,24 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 	if f.Source != "" {
 		add("p.source_id = (SELECT id FROM sources WHERE key = ?)", f.Source)
 	}
+	var after int64
+	if f.Cursor != "" {
+		if after, err = decodeCursor(f.Cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	var ranges [][2]int64 // "no record": the id ranges where such persons are
 	if f.Purpose != "" {
 		const purposeID = "(SELECT id FROM purposes WHERE key = ?)"
 		switch f.PurposeState {
 		case "none":
 			add("NOT EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.purpose_id = "+purposeID+")", f.Purpose)
+			if ranges, err = s.missingRanges(ctx, f.Purpose, after); err != nil {
+				return nil, "", err
+			}
+			if len(ranges) == 0 {
+				return []*Person{}, "", nil
+			}
 		case "":
 			add("EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.purpose_id = "+purposeID+")", f.Purpose)
 		default:
@@ -566,56 +581,59 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 			case Granted:
 				add("c.kind = 'granted' AND (c.valid_until IS NULL OR c.valid_until > ?)", now)
 			case Expired:
-				add("c.kind IN ('expired', 'granted') AND (c.kind = 'expired' OR c.valid_until <= ?)", now)
+				// Recorded expiries, and grants past valid_until that the
+				// sweep has still to record (consents_granted_until).
+				stale, err := s.staleGrants(ctx, f.Purpose, now)
+				if err != nil {
+					return nil, "", err
+				}
+				cond := "c.kind = 'expired'"
+				switch {
+				case len(stale) > maxStale: // the sweep is far behind
+					cond, stale = "c.kind IN ('expired', 'granted') AND (c.kind = 'expired' OR c.valid_until <= ?)", []any{now}
+				case len(stale) > 0:
+					cond = "(c.kind = 'expired' OR (c.kind = 'granted' AND c.valid_until <= ? AND c.person_id IN (" + store.Placeholders(len(stale)) + ")))"
+					stale = append([]any{now}, stale...)
+				}
+				add(cond, stale...)
 			default:
 				add("c.kind = ?", f.PurposeState)
 			}
 		}
 	}
 	if f.Light != "" {
-		switch f.Light {
-		case Red:
-			// No valid grant for an active purpose; stops at the first one.
-			add(`NOT EXISTS (SELECT 1 FROM consents c2 JOIN purposes pu ON pu.id = c2.purpose_id AND pu.archived = 0
-				WHERE c2.person_id = p.id AND c2.kind = 'granted' AND (c2.valid_until IS NULL OR c2.valid_until > ?))`, now)
-		case Green, Yellow:
-			add(lightExpr+" = ?", nActive, now, string(f.Light))
-		default:
-			return nil, "", invalid("invalid-filter", "traffic_light must be green, yellow or red", FieldError{Field: "traffic_light", Message: "unknown"})
-		}
-	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
+		cond, v, none, err := s.lightCond(ctx, f.Light, nActive, now)
 		if err != nil {
 			return nil, "", err
 		}
+		if none {
+			return []*Person{}, "", nil
+		}
+		add(cond, v...)
+		// The count finds the candidates; the light itself is the truth.
+		add(lightExpr+" = ?", nActive, now, string(f.Light))
+	}
+	if after != 0 {
 		add(idCol+" < ?", after)
 	}
-	q := `SELECT ` + personCols + `, ` + lightExpr + ` AS light FROM ` + from
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit+1)
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: list persons: %w", err)
-	}
+	base := `SELECT ` + personCols + `, ` + lightExpr + ` AS light FROM ` + from
 	var out []*Person
-	byID := map[int64]*Person{}
-	for rows.Next() {
-		var light string
-		p, err := scanPerson(rows, &light)
-		if err != nil {
-			rows.Close()
+	if ranges == nil {
+		if out, err = s.listPage(ctx, base, where, args, idCol, limit+1); err != nil {
 			return nil, "", err
 		}
-		p.Light = Light(light)
-		out = append(out, p)
-		byID[p.ID] = p
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", err
+	// A page of persons without a record: range by range, newest first.
+	for _, r := range ranges {
+		w := append(where[:len(where):len(where)], "p.id BETWEEN ? AND ?")
+		a := append(args[:len(args):len(args)], r[0], r[1])
+		page, err := s.listPage(ctx, base, w, a, idCol, limit+1-len(out))
+		if err != nil {
+			return nil, "", err
+		}
+		if out = append(out, page...); len(out) > limit {
+			break
+		}
 	}
 	next := ""
 	if len(out) > limit {
@@ -625,10 +643,261 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 	if len(out) == 0 {
 		return out, "", nil
 	}
+	byID := make(map[int64]*Person, len(out))
+	for _, p := range out {
+		byID[p.ID] = p
+	}
 	if err := s.fillContacts(ctx, out, byID); err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
+}
+
+func (s *Service) listPage(ctx context.Context, base string, where []string, args []any, idCol string, n int) ([]*Person, error) {
+	q := base
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, n)
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list persons: %w", err)
+	}
+	defer rows.Close()
+	var out []*Person
+	for rows.Next() {
+		var light string
+		p, err := scanPerson(rows, &light)
+		if err != nil {
+			return nil, err
+		}
+		p.Light = Light(light)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// searchCond matches q (folded, single-spaced) against the start of the
+// first name, the last name, the full name either way round, the
+// organisation's name and the e-mail address. Where few persons match, it
+// is a union of index ranges; where many do, a test per person, for a
+// scan newest first finds a page of them sooner.
+func (s *Service) searchCond(ctx context.Context, q string) (string, []any, error) {
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	type term struct {
+		col, prefix string
+	}
+	// Each branch is a conjunction of prefix terms on one table.
+	type branch struct {
+		table string // persons, organisations, person_emails
+		terms []term
+	}
+	last, first := s.db.Fold("last_name"), s.db.Fold("first_name")
+	branches := []branch{
+		{"persons", []term{{last, q}}},
+		{"persons", []term{{first, q}}},
+		{"organisations", []term{{s.db.Fold("name"), q}}},
+		{"person_emails", []term{{"email", q}}},
+	}
+	// "anna berg" finds Anna Bergström, and so does "berg anna".
+	if i := strings.IndexByte(q, ' '); i > 0 {
+		branches = append(branches,
+			branch{"persons", []term{{last, q[i+1:]}, {first, q[:i]}}},
+			branch{"persons", []term{{last, q[:i]}, {first, q[i+1:]}}})
+	}
+	like := func(t term) (string, []any) {
+		return t.col + ` LIKE ? ESCAPE '\'`, []any{esc.Replace(t.prefix) + "%"}
+	}
+	// The index form: each branch a range of an index.
+	var sels []string
+	var selArgs []any
+	// In code point order the range is exactly the prefix; LIKE bounds it
+	// where no upper end exists.
+	rangeOf := func(t term) (string, []any) {
+		col := t.col
+		cond, args := col+` >= ?`, []any{t.prefix}
+		if hi := prefixEnd(t.prefix); hi != "" {
+			return cond + ` AND ` + col + ` < ?`, append(args, hi)
+		}
+		c, a := like(t)
+		return cond + ` AND ` + c, append(args, a...)
+	}
+	for _, b := range branches {
+		sel := `SELECT id FROM persons WHERE `
+		switch b.table {
+		case "organisations":
+			sel = `SELECT p2.id FROM organisations o JOIN persons p2 ON p2.organisation_id = o.id WHERE `
+		case "person_emails":
+			sel = `SELECT person_id FROM person_emails WHERE `
+		}
+		// A full name: both parts walk their indexes, intersected.
+		var parts []string
+		for _, t := range b.terms {
+			c, a := rangeOf(t)
+			parts, selArgs = append(parts, sel+c), append(selArgs, a...)
+		}
+		if len(parts) == 1 {
+			sels = append(sels, parts[0])
+			continue
+		}
+		sels = append(sels, `SELECT id FROM (`+strings.Join(parts, ` INTERSECT `)+`) x`)
+	}
+	var n int
+	err := s.db.QueryRow(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM (%s LIMIT %d) t`, strings.Join(sels, " UNION ALL "), denseRows), selArgs...).Scan(&n)
+	if err != nil {
+		return "", nil, fmt.Errorf("ledger: search: %w", err)
+	}
+	if n < denseRows {
+		return `p.id IN (` + strings.Join(sels, ` UNION `) + `)`, selArgs, nil
+	}
+	// The row form.
+	var ors []string
+	var args []any
+	for _, b := range branches {
+		var conds []string
+		for _, t := range b.terms {
+			c, a := like(t)
+			conds, args = append(conds, c), append(args, a...)
+		}
+		c := strings.Join(conds, " AND ")
+		switch b.table {
+		case "persons":
+			c = strings.NewReplacer(last, s.db.Fold("p.last_name"), first, s.db.Fold("p.first_name")).Replace(c)
+		case "organisations":
+			c = `EXISTS (SELECT 1 FROM organisations o WHERE o.id = p.organisation_id AND ` + c + `)`
+		case "person_emails":
+			c = `EXISTS (SELECT 1 FROM person_emails e WHERE e.person_id = p.id AND e.` + c + `)`
+		}
+		ors = append(ors, "("+c+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+// denseRows: when at least this many persons match a condition, scanning
+// the persons newest first finds a page sooner than an index of them.
+var denseRows = 20000
+
+// lightCond finds the candidates for a traffic light through grant_count
+// (red: none; green: one per active purpose; yellow: between), plus grants
+// past their valid_until that the expiry sweep has not recorded yet. none
+// reports that no person can have the light.
+func (s *Service) lightCond(ctx context.Context, l Light, nActive, now int64) (cond string, args []any, none bool, err error) {
+	var lo, hi int64
+	switch l {
+	case Red:
+	case Green:
+		lo, hi = nActive, nActive
+	case Yellow:
+		lo, hi = 1, nActive-1
+	default:
+		return "", nil, false, invalid("invalid-filter", "traffic_light must be green, yellow or red", FieldError{Field: "traffic_light", Message: "unknown"})
+	}
+	if l != Red && (nActive == 0 || lo > hi) {
+		return "", nil, true, nil
+	}
+	col := "p.grant_count"
+	if lo < hi {
+		// A range of counts yields persons out of id order: where they are
+		// many, a scan newest first is the faster way (+ keeps the index out).
+		var n int
+		if err := s.db.QueryRow(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM persons WHERE grant_count BETWEEN ? AND ? LIMIT %d) t`, denseRows), lo, hi).Scan(&n); err != nil {
+			return "", nil, false, err
+		}
+		if n >= denseRows {
+			col = "+p.grant_count"
+		}
+	}
+	cond, args = col+" BETWEEN ? AND ?", []any{lo, hi}
+	if lo == hi {
+		cond, args = col+" = ?", []any{lo}
+	}
+	if l == Green {
+		return cond, args, false, nil // an unrecorded expiry only takes a grant away
+	}
+	stale, err := s.staleGrants(ctx, "", now)
+	switch {
+	case err != nil:
+		return "", nil, false, err
+	case len(stale) > maxStale: // the sweep is far behind: the light alone decides
+		return "1 = 1", nil, false, nil
+	case len(stale) > 0:
+		return "(" + cond + " OR p.id IN (" + store.Placeholders(len(stale)) + "))", append(args, stale...), false, nil
+	}
+	return cond, args, false, nil
+}
+
+// maxStale is how many grants past valid_until, not yet recorded as
+// expired, the list filters take into account one by one.
+const maxStale = 1000
+
+// staleGrants returns the persons (at most maxStale+1) with a grant past
+// its valid_until that the expiry sweep has not recorded yet, for one
+// purpose or ("") any.
+func (s *Service) staleGrants(ctx context.Context, purpose string, now int64) ([]any, error) {
+	q := `SELECT DISTINCT person_id FROM consents WHERE kind = 'granted' AND valid_until IS NOT NULL AND valid_until <= ?`
+	args := []any{now}
+	if purpose != "" {
+		// + keeps SQLite on consents_granted_until, not on consents_purpose.
+		q += ` AND +purpose_id = (SELECT id FROM purposes WHERE key = ?)`
+		args = append(args, purpose)
+	}
+	rows, err := s.db.Query(ctx, q+fmt.Sprintf(` LIMIT %d`, maxStale+1), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// missingRanges returns, newest first, the id ranges (of whole blocks)
+// holding every person without a record for the purpose, below before
+// when it is set: the blocks where fewer persons have a record than there
+// are persons. When such persons are many, it returns the whole id range
+// instead, for the newest of them are found sooner by a scan.
+func (s *Service) missingRanges(ctx context.Context, purpose string, before int64) ([][2]int64, error) {
+	q := `SELECT pb.block, pb.n - COALESCE(cb.n, 0) FROM person_blocks pb
+		LEFT JOIN consent_blocks cb ON cb.block = pb.block AND cb.purpose_id = (SELECT id FROM purposes WHERE key = ?)
+		WHERE pb.n > COALESCE(cb.n, 0)`
+	args := []any{purpose}
+	if before != 0 {
+		q += ` AND pb.block <= ?`
+		args = append(args, before>>blockShift)
+	}
+	rows, err := s.db.Query(ctx, q+` ORDER BY pb.block DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: blocks without a record: %w", err)
+	}
+	defer rows.Close()
+	var out [][2]int64
+	var missing int64
+	for rows.Next() {
+		var block, n int64
+		if err := rows.Scan(&block, &n); err != nil {
+			return nil, err
+		}
+		missing += n
+		lo, hi := block<<blockShift, (block+1)<<blockShift-1
+		if k := len(out); k > 0 && out[k-1][0] == hi+1 {
+			out[k-1][0] = lo // adjoins the newer range
+			continue
+		}
+		out = append(out, [2]int64{lo, hi})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if missing >= int64(denseRows) {
+		return [][2]int64{{out[len(out)-1][0], out[0][1]}}, nil
+	}
+	return out, nil
 }
 
 // prefixEnd is the least string above every string that starts with

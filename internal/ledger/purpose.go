@@ -270,6 +270,15 @@ func (s *Service) UpdatePurpose(ctx context.Context, actor Actor, key string, u 
 		if u.Archived != nil {
 			archived = *u.Archived
 		}
+		if archived != before.Archived {
+			delta := int64(1)
+			if archived {
+				delta = -1
+			}
+			if err := archiveGrants(tx, id, delta); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(`UPDATE purposes SET default_legal_basis = ?, allowed_legal_bases = ?, dpv_purpose = ?, retention_days = ?, balancing_test = ?, archived = ?, current_version = ?, updated_at = ? WHERE id = ?`,
 			string(in.DefaultLegalBasis), joinBases(in.AllowedLegalBases), in.DPVPurpose, in.RetentionDays, in.BalancingTest, b2i(archived), version, store.Micros(now), id); err != nil {
 			return fmt.Errorf("ledger: update purpose: %w", err)

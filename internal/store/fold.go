@@ -28,10 +28,12 @@ func registerSQLiteFunctions() {
 }
 
 // Fold returns SQL that lower-cases expr with Unicode case rules on either
-// engine; compare it with strings.ToLower of the searched text.
+// engine, compared in code point order (so that a prefix is a range);
+// compare it with strings.ToLower of the searched text. The indexes on
+// names are on exactly these expressions.
 func (db *DB) Fold(expr string) string {
 	if db.Dialect == Postgres {
-		return "lower(" + expr + ")"
+		return "(lower(" + expr + `) COLLATE "C")`
 	}
 	return "casefold(" + expr + ")"
 }
