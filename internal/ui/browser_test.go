@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 
+	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/storetest"
 )
 
@@ -35,7 +39,7 @@ func chrome(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
 	return ctx
 }
@@ -166,44 +170,159 @@ func TestBrowserRecordConsent(t *testing.T) {
 				chromedp.SendKeys(chromedp.CSS(`#last_name`), name),
 				chromedp.SendKeys(chromedp.CSS(`#email`), "jens"+suffix+"@example.dk"),
 				chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
-				chromedp.WaitVisible(chromedp.CSS(`#purpose`)),
+				chromedp.WaitVisible(chromedp.CSS(`#legal-open`)),
 			); err != nil {
 				t.Fatal(err)
 			}
 			if text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`h1`))); !strings.Contains(text, name) {
 				t.Fatalf("the new contact's card: %q", text)
 			}
+			// The Legal basis field opens the dialog; record a consent in it
+			// (htmx replaces the dialog's content), then withdraw it there.
 			if err := chromedp.Do(ctx,
-				chromedp.SetValue(chromedp.CSS(`#purpose`), "e_marketing"),
-				chromedp.SetValue(chromedp.CSS(`#kind`), "withdrawn"),
-				chromedp.Click(chromedp.CSS(`form.record button`)),
-				chromedp.WaitVisible(chromedp.CSS(`.flash`)),
-				chromedp.Navigate(base+"/contacts?q=grete"),
-				chromedp.WaitVisible(chromedp.CSS(`table.list`)),
-			); err != nil {
-				t.Fatal(err)
-			}
-			if err := chromedp.Do(ctx,
-				chromedp.Click(chromedp.CSS(`table.list a`)),
-				chromedp.WaitVisible(chromedp.CSS(`#purpose`)),
+				chromedp.Click(chromedp.CSS(`#legal-open`)),
+				chromedp.WaitVisible(chromedp.CSS(`dialog#legal-basis #purpose`)),
 				chromedp.SetValue(chromedp.CSS(`#purpose`), "e_marketing"),
 				chromedp.SetValue(chromedp.CSS(`#kind`), "granted"),
 				chromedp.SendKeys(chromedp.CSS(`#note`), "signed at the fair"),
 				chromedp.Click(chromedp.CSS(`form.record button`)),
-				chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+				chromedp.WaitVisible(chromedp.CSS(`dialog#legal-basis .flash`)),
 			); err != nil {
 				t.Fatal(err)
 			}
-			text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+			text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`dialog#legal-basis`)))
 			if err != nil || !strings.Contains(text, "granted") || !strings.Contains(text, "signed at the fair") {
-				t.Fatalf("the card does not show the recorded consent: %q %v", text, err)
+				t.Fatalf("the dialog does not show the recorded consent: %q %v", text, err)
 			}
-			checkAxe(t, ctx, axe, "contact card")
-			shoot(t, ctx, "contact"+suffix)
+			if field, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#legal-open`))); !strings.Contains(field, "1 of 2") {
+				t.Fatalf("the Legal basis field was not updated: %q", field)
+			}
+			checkAxe(t, ctx, axe, "legal basis dialog")
+			shoot(t, ctx, "legal-basis"+suffix)
+			person := personByName(t, e, name)
+			// The row's Withdraw fills the form; the source is chosen there.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS(`dialog#legal-basis a.action[href*="kind=withdrawn"]`)),
+				chromedp.WaitReady(chromedp.CSS(`#kind option[value="withdrawn"][selected]`)),
+				chromedp.SetValue(chromedp.CSS(`#source`), "email"),
+				chromedp.Click(chromedp.CSS(`form.record button`)),
+				chromedp.WaitVisible(chromedp.CSS(`dialog#legal-basis .flash`)),
+			); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, e, person, "e_marketing", ledger.Withdrawn)
+			if field, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#legal-open`))); !strings.Contains(field, "0 of 2") {
+				t.Fatalf("the Legal basis field after the withdrawal: %q", field)
+			}
+			// Export the dialog to Excel, as the person would receive it.
+			dir := t.TempDir()
+			if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`dialog#legal-basis a.export`))); err != nil {
+				t.Fatal(err)
+			}
+			checkLegalXLSX(t, waitFile(t, dir, ".xlsx"), name, "signed at the fair")
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`dialog#legal-basis button.close`)), chromedp.WaitNotVisible(chromedp.CSS(`dialog#legal-basis`))); err != nil {
+				t.Fatal(err)
+			}
+			// A list check of an uploaded CSV file.
+			csv := filepath.Join(dir, "list.csv")
+			os.WriteFile(csv, []byte("email\ngrete@example.dk\njens"+suffix+"@example.dk\nunknown@example.org\n"), 0o600)
+			if _, err := e.ledger.RecordConsent(context.Background(), audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(base+"/lists/check"),
+				chromedp.WaitVisible(chromedp.CSS(`#file`)),
+				chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{csv}),
+				chromedp.SetValue(chromedp.CSS(`#purpose`), "e_marketing"),
+				chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#permitted`)),
+			); err != nil {
+				t.Fatal(err)
+			}
+			permitted, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#permitted`)))
+			blocked, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#blocked`)))
+			if strings.TrimSpace(permitted) != "1" || strings.TrimSpace(blocked) != "2" {
+				t.Fatalf("list check: %q permitted, %q blocked; want 1 and 2", permitted, blocked)
+			}
+			checkAxe(t, ctx, axe, "list check result")
+			shoot(t, ctx, "listcheck"+suffix)
 			// Log out for the next width.
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS("#email"))); err != nil {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+func personByName(t *testing.T, e *env, name string) int64 {
+	t.Helper()
+	ps, _, err := e.ledger.ListPersons(context.Background(), ledger.PersonFilter{Query: name})
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("person %q: %d found, %v", name, len(ps), err)
+	}
+	return ps[0].ID
+}
+
+// waitState waits until the stored consent is in state (the browser's
+// request may still be on its way).
+func waitState(t *testing.T, e *env, person int64, purpose string, state ledger.EventKind) {
+	t.Helper()
+	var st *ledger.ConsentState
+	for range 50 {
+		var err error
+		if st, err = e.ledger.ConsentFor(context.Background(), person, purpose); err == nil && st.State == state {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("consent of %d for %s: %+v, want %s", person, purpose, st, state)
+}
+
+// waitFile waits for the browser to finish a download into dir.
+func waitFile(t *testing.T, dir, ext string) string {
+	t.Helper()
+	for range 100 {
+		m, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
+		if len(m) == 1 {
+			return m[0]
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %s file downloaded to %s", ext, dir)
+	return ""
+}
+
+// checkLegalXLSX opens the downloaded Legal basis export: the person, the
+// withdrawn E-Marketing consent and the note in the history.
+func checkLegalXLSX(t *testing.T, path, name, note string) {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("the downloaded export does not open: %v", err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) != 2 || sheets[0] != "Legal basis" || sheets[1] != "History" {
+		t.Fatalf("sheets %v", sheets)
+	}
+	if v, _ := f.GetCellValue(sheets[0], "B1"); !strings.Contains(v, name) {
+		t.Fatalf("person %q, want %s", v, name)
+	}
+	rows, _ := f.GetRows(sheets[0])
+	var withdrawn bool
+	for _, r := range rows {
+		withdrawn = withdrawn || len(r) > 1 && r[0] == "E-marketing" && r[1] == "withdrawn"
+	}
+	hist, _ := f.GetRows(sheets[1])
+	var noted bool
+	for _, r := range hist {
+		noted = noted || strings.Contains(strings.Join(r, " "), note)
+	}
+	if !withdrawn || !noted {
+		t.Fatalf("export rows %q, history %q", rows, hist)
 	}
 }

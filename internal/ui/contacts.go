@@ -96,29 +96,44 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 type contactData struct {
-	Person     *ledger.Person
-	Consents   []ledger.ConsentState
-	History    []*ledger.ConsentEvent
-	Purposes   []*ledger.Purpose
-	Sources    []ledger.Source
-	LegalBases []ledger.LegalBasis
+	Person       *ledger.Person
+	Organisation string
+	Consents     []ledger.ConsentState
+	Granted      int // purposes with a valid grant
+	History      []*ledger.ConsentEvent
+	Purposes     []*ledger.Purpose
+	Sources      []ledger.Source
+	LegalBases   []ledger.LegalBasis
+	Open         bool                           // the Legal basis dialog is shown open
+	OOB          bool                           // a fragment also updates the field that opens the dialog
+	Preset       struct{ Purpose, Kind string } // chosen in the record form
+	Names        names                          // in the staff user's language
 }
 
+// contact shows the contact card; ?legal=open opens its Legal basis dialog.
 func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
 		return
 	}
-	ctx := r.Context()
-	d, err := s.loadLegal(ctx, id)
-	d.LegalBases = ledger.LegalBases
-	if err == nil {
-		d.Purposes, err = s.ledger.Purposes(ctx, false)
+	if r.URL.Query().Get("recorded") == "1" {
+		p.Flash = translate(p.Lang, "flash.recorded")
 	}
-	if err == nil {
-		d.Sources, err = s.ledger.Sources(ctx)
+	s.renderCard(w, r, p, id, http.StatusOK, r.URL.Query().Get("legal") == "open")
+}
+
+// preset fills the record form from a row's action (?purpose=…&kind=…).
+func preset(d *contactData, q url.Values) {
+	if k := ledger.EventKind(q.Get("kind")); k == ledger.Withdrawn || k == ledger.Objected {
+		d.Preset.Purpose, d.Preset.Kind = q.Get("purpose"), string(k)
 	}
+}
+
+// renderCard renders the card, or for an htmx request from the dialog only
+// the dialog's content (with the field that opens it, out of band).
+func (s *Server) renderCard(w http.ResponseWriter, r *http.Request, p page, id int64, status int, open bool) {
+	d, err := s.loadCard(r.Context(), id, p.Lang)
 	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
 		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
 		return
@@ -127,14 +142,54 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 		s.failErr(w, p, err, "contact card")
 		return
 	}
-	if r.URL.Query().Get("recorded") == "1" {
-		p.Flash = translate(p.Lang, "flash.recorded")
-	}
+	d.Open = open
+	preset(&d, r.URL.Query())
 	p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
-	s.render(w, http.StatusOK, "contact", p)
+	if r.Header.Get("HX-Request") == "true" {
+		d.OOB = true
+		p.Data = d
+		s.renderFragment(w, status, "contact", "legalbasis", p)
+		return
+	}
+	s.render(w, status, "contact", p)
 }
 
-// loadLegal loads what the contact card's legal basis section shows: the
+// loadCard loads what the contact card and its Legal basis dialog show.
+func (s *Server) loadCard(ctx context.Context, id int64, lang string) (contactData, error) {
+	d, err := s.loadLegal(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	d.LegalBases = ledger.LegalBases
+	for _, c := range d.Consents {
+		if c.Valid {
+			d.Granted++
+		}
+	}
+	if d.Person.OrganisationID != nil {
+		o, err := s.ledger.Organisation(ctx, *d.Person.OrganisationID)
+		if err != nil {
+			return d, err
+		}
+		d.Organisation = o.Name
+	}
+	all, err := s.ledger.Purposes(ctx, true) // archived ones may still have a history
+	if err != nil {
+		return d, err
+	}
+	for _, pu := range all {
+		if !pu.Archived {
+			d.Purposes = append(d.Purposes, pu)
+		}
+	}
+	if d.Sources, err = s.ledger.Sources(ctx); err != nil {
+		return d, err
+	}
+	d.Names = newNames(lang, all, d.Sources)
+	return d, nil
+}
+
+// loadLegal loads what the Legal basis dialog and its export show: the
 // person, their current consents and their consent history.
 func (s *Server) loadLegal(ctx context.Context, id int64) (contactData, error) {
 	var d contactData
@@ -149,7 +204,8 @@ func (s *Server) loadLegal(ctx context.Context, id int64) (contactData, error) {
 	return d, err
 }
 
-// recordConsent records a consent event from the contact card's form.
+// recordConsent records a consent event (grant, withdrawal, objection) from
+// the Legal basis dialog and shows the dialog again.
 func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
@@ -175,13 +231,26 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		LegalBasis: ledger.LegalBasis(r.PostFormValue("legal_basis")), Source: r.PostFormValue("source"),
 		Evidence: evidence, Reason: r.PostFormValue("note"),
 	})
-
+	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
+		// The dialog again, with the reason.
+		p.Error = translate(p.Lang, "error.invalid", de.Message)
+		s.renderCard(w, r, p, id, domainStatus(de), true)
+		return
+	}
 	if err != nil {
 		s.failErr(w, p, err, "record consent")
 		return
 	}
-	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"?recorded=1", http.StatusSeeOther)
+	if r.Header.Get("HX-Request") == "true" {
+		p.Flash = translate(p.Lang, "flash.recorded")
+		s.renderCard(w, r, p, id, http.StatusOK, true)
+		return
+	}
+	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"?recorded=1&legal=open#legal-basis", http.StatusSeeOther)
 }
+
+// viewable are the evidence types a browser shows safely.
+var viewable = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true, "application/pdf": true, "text/plain": true, "text/plain; charset=utf-8": true}
 
 // evidence serves an evidence file by its SHA-256 to staff who may see contacts.
 func (s *Server) evidence(w http.ResponseWriter, r *http.Request, p page) {
@@ -194,9 +263,17 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request, p page) {
 		s.failErr(w, p, err, "evidence file")
 		return
 	}
+	// ?view=1 shows images, PDF and plain text in the browser; anything
+	// else, and everything without it, is a download. Either way the file
+	// runs sandboxed and is never sniffed into another type.
+	disposition := "attachment"
+	if r.URL.Query().Get("view") == "1" && viewable[f.MediaType] {
+		disposition = "inline"
+	}
 	w.Header().Set("Content-Type", f.MediaType)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+f.SHA256+`"`)
+	w.Header().Set("Content-Disposition", disposition+`; filename="`+f.SHA256+`"`)
 	w.Header().Set("Content-Security-Policy", "sandbox")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(f.Content)
 }
 

@@ -62,41 +62,8 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 		l = "en"
 	}
 	t := func(key string) string { return translate(l, key) }
-	purposeName := map[string]string{}
-	for _, pu := range purposes {
-		name := pu.Key
-		if tx, ok := pu.Texts[l]; ok && tx.Name != "" {
-			name = tx.Name
-		} else if tx, ok := pu.Texts["en"]; ok && tx.Name != "" {
-			name = tx.Name
-		}
-		purposeName[pu.Key] = name
-	}
-	pname := func(key string) string {
-		if n, ok := purposeName[key]; ok {
-			return n
-		}
-		return key
-	}
-	sourceName := map[string]string{}
-	for _, src := range sources {
-		sourceName[src.Key] = src.Name
-	}
-	sname := func(key string) string {
-		if n, ok := sourceName[key]; ok && n != "" {
-			return n
-		}
-		return key
-	}
-	basis := func(b ledger.LegalBasis) string {
-		if b == "" {
-			return ""
-		}
-		if !b.Valid() {
-			return string(b)
-		}
-		return t("basis."+string(b)) + " (" + b.Article() + ")"
-	}
+	n := newNames(l, purposes, sources)
+	pname, sname, basis := n.Purpose, n.Source, n.Basis
 	version := func(v int) any {
 		if v == 0 {
 			return ""
@@ -221,4 +188,54 @@ func sheetName(s string) string {
 		s = string(r[:31])
 	}
 	return s
+}
+
+// names shows purposes, sources and legal bases by their names in one
+// language, as staff and persons read them, not by their keys.
+type names struct {
+	lang     string
+	purposes map[string]string
+	sources  map[string]string
+}
+
+func newNames(lang string, purposes []*ledger.Purpose, sources []ledger.Source) names {
+	n := names{lang: lang, purposes: map[string]string{}, sources: map[string]string{}}
+	for _, pu := range purposes {
+		for _, l := range []string{lang, "en"} {
+			if tx, ok := pu.Texts[l]; ok && tx.Name != "" {
+				n.purposes[pu.Key] = tx.Name
+				break
+			}
+		}
+	}
+	for _, src := range sources {
+		if src.Name != "" {
+			n.sources[src.Key] = src.Name
+		}
+	}
+	return n
+}
+
+// Purpose is the purpose's name, or its key when it has none.
+func (n names) Purpose(key string) string {
+	if v, ok := n.purposes[key]; ok {
+		return v
+	}
+	return key
+}
+
+// Source is the source's name, or its key when it has none.
+func (n names) Source(key string) string {
+	if v, ok := n.sources[key]; ok {
+		return v
+	}
+	return key
+}
+
+// Basis is the legal basis with its article: "Consent (Art. 6(1)(a))".
+func (n names) Basis(b ledger.LegalBasis) string {
+	if b == "" || !b.Valid() {
+		return string(b)
+	}
+	return translate(n.lang, "basis."+string(b)) + " (" + b.Article() + ")"
 }

@@ -156,6 +156,14 @@ var messages = map[string]map[string]string{
 
 		// The legal-basis export (export.go).
 		"card.export":                "Export to Excel",
+		"card.organisation":          "Organisation",
+		"card.close":                 "Close",
+		"card.legal_summary":         "%d of %d purposes granted – show details",
+		"card.current":               "Current state per purpose",
+		"card.actions":               "Actions",
+		"card.record_title":          "Record a change",
+		"card.view":                  "view",
+		"card.download":              "download",
 		"export.by":                  "By",
 		"export.time":                "Time (UTC)",
 		"export.updated":             "Last updated (UTC)",
@@ -455,6 +463,14 @@ var messages = map[string]map[string]string{
 
 		// The legal-basis export (export.go).
 		"card.export":                "Als Excel exportieren",
+		"card.organisation":          "Organisation",
+		"card.close":                 "Schließen",
+		"card.legal_summary":         "%d von %d Zwecken eingewilligt – Details anzeigen",
+		"card.current":               "Aktueller Stand je Zweck",
+		"card.actions":               "Aktionen",
+		"card.record_title":          "Änderung erfassen",
+		"card.view":                  "ansehen",
+		"card.download":              "herunterladen",
 		"export.by":                  "Von",
 		"export.time":                "Zeit (UTC)",
 		"export.updated":             "Zuletzt geändert (UTC)",
@@ -754,6 +770,14 @@ var messages = map[string]map[string]string{
 
 		// The legal-basis export (export.go).
 		"card.export":                "Eksportér til Excel",
+		"card.organisation":          "Organisation",
+		"card.close":                 "Luk",
+		"card.legal_summary":         "Samtykke til %d af %d formål – vis detaljer",
+		"card.current":               "Nuværende status pr. formål",
+		"card.actions":               "Handlinger",
+		"card.record_title":          "Registrér en ændring",
+		"card.view":                  "vis",
+		"card.download":              "hent",
 		"export.by":                  "Af",
 		"export.time":                "Tidspunkt (UTC)",
 		"export.updated":             "Sidst ændret (UTC)",

@@ -192,6 +192,21 @@ func domainStatus(de *ledger.Error) int {
 	return http.StatusUnprocessableEntity // the form is shown again with the message
 }
 
+// renderFragment renders one template of a page alone: the answer to an
+// htmx request that replaces part of the page.
+func (s *Server) renderFragment(w http.ResponseWriter, status int, name, fragment string, p page) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, fragment, p); err != nil {
+		s.log.Error("render fragment", "page", name, "fragment", fragment, "err", err)
+		http.Error(w, translate(p.Lang, "error.internal"), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Vary", "HX-Request")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
 func (s *Server) fail(w http.ResponseWriter, p page, status int, msg string) {
 	p.Error = msg
 	s.render(w, status, "error", p)

@@ -247,16 +247,28 @@ func TestContactCardRecordsConsent(t *testing.T) {
 		}
 		token := csrfRe.FindStringSubmatch(page)[1]
 		code, _, h := b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"e_marketing"}, "kind": {"granted"}, "source": {"event"}, "note": {"Messe Hannover"}})
-		if code != http.StatusSeeOther || h.Get("Location") != card+"?recorded=1" {
+		// Without JavaScript: back to the card with the dialog open.
+		if code != http.StatusSeeOther || h.Get("Location") != card+"?recorded=1&legal=open#legal-basis" {
 			t.Fatalf("record: %d %s", code, h.Get("Location"))
 		}
-		_, page, _ = b.do("GET", card+"?recorded=1", nil)
-		if !strings.Contains(page, "Erfasst.") || !strings.Contains(page, "erteilt") || !strings.Contains(page, "Messe Hannover") || !strings.Contains(page, "light-yellow") {
-			t.Fatal("the card does not show the recorded consent")
+		_, page, _ = b.do("GET", h.Get("Location"), nil)
+		if !strings.Contains(page, "Erfasst.") || !strings.Contains(page, "erteilt") || !strings.Contains(page, "Messe Hannover") || !strings.Contains(page, "light-yellow") ||
+			!strings.Contains(page, `<dialog id="legal-basis" aria-labelledby="legal-title" open>`) || !strings.Contains(page, "1 von 2 Zwecken eingewilligt") {
+			t.Fatal("the card does not show the recorded consent in the open dialog")
 		}
 		st, _ := e.ledger.ConsentFor(context.Background(), e.person.ID, "e_marketing")
 		if st.State != ledger.Granted || st.Source != "event" || st.UpdatedBy != "user:"+itoa(u.ID) {
 			t.Fatalf("stored state %+v", st)
+		}
+		// With htmx: the dialog's content only, with the field updated out of band.
+		code, frag, _ := b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"e_marketing"}, "kind": {"withdrawn"}}, "HX-Request", "true")
+		if code != http.StatusOK || strings.Contains(frag, "<html") || !strings.Contains(frag, "Erfasst.") || !strings.Contains(frag, "widerrufen") ||
+			!strings.Contains(frag, `id="legal-open"`) || !strings.Contains(frag, `hx-swap-oob="true"`) || !strings.Contains(frag, "0 von 2 Zwecken") {
+			t.Fatalf("htmx withdrawal: %d %s", code, frag)
+		}
+		code, frag, _ = b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"nope"}, "kind": {"granted"}}, "HX-Request", "true")
+		if code != http.StatusUnprocessableEntity || strings.Contains(frag, "<html") || !strings.Contains(frag, `role="alert"`) || !strings.Contains(frag, "nope") {
+			t.Fatalf("htmx error: %d %s", code, frag)
 		}
 		code, page, _ = b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"e_marketing"}, "kind": {"granted"}, "legal_basis": {"legitimate_interests"}, "source": {"event"}})
 		if code != http.StatusUnprocessableEntity || !strings.Contains(page, "e_marketing") {
