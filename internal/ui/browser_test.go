@@ -177,6 +177,8 @@ func TestBrowserRecordConsent(t *testing.T) {
 			if text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`h1`))); !strings.Contains(text, name) {
 				t.Fatalf("the new contact's card: %q", text)
 			}
+			checkAxe(t, ctx, axe, "contact card")
+			shoot(t, ctx, "contact"+suffix)
 			// The Legal basis field opens the dialog; record a consent in it
 			// (htmx replaces the dialog's content), then withdraw it there.
 			if err := chromedp.Do(ctx,

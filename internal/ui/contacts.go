@@ -26,6 +26,14 @@ type contactsData struct {
 	States         []string
 	Persons        []*ledger.Person
 	Next           template.URL // the next page, with the filters
+	Saved          []savedLink  // the saved filters, to apply or delete
+	Filtered       bool         // a condition is set: it can be saved
+}
+
+type savedLink struct {
+	ID   int64
+	Name string
+	URL  template.URL
 }
 
 // contactsFilter reads the list's filters from the query string.
@@ -42,7 +50,45 @@ func contactsFilter(q url.Values) (contactsData, ledger.PersonFilter) {
 	return d, f
 }
 
-// values are the filters as a query string, for the paging links.
+// filterValues is a saved filter as the list's query string.
+func filterValues(f ledger.PersonFilter) url.Values {
+	d := contactsData{Query: f.Query, Light: string(f.Light), Purpose: f.Purpose, State: f.PurposeState, Source: f.Source,
+		Restricted: f.Status == ledger.StatusRestricted}
+	return d.values()
+}
+
+// saveFilter saves the list's current filters under a name.
+func (s *Server) saveFilter(w http.ResponseWriter, r *http.Request, p page) {
+	d, f := contactsFilter(r.PostForm)
+	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
+	if _, err := s.ledger.SaveFilter(r.Context(), actor, r.PostFormValue("name"), f); err != nil {
+		s.failErr(w, p, err, "save filter")
+		return
+	}
+	v := d.values()
+	v.Set("saved", "1")
+	http.Redirect(w, r, "/contacts?"+v.Encode(), http.StatusSeeOther)
+}
+
+// deleteFilter deletes a saved filter.
+func (s *Server) deleteFilter(w http.ResponseWriter, r *http.Request, p page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
+	if err := s.ledger.DeleteFilter(r.Context(), actor, id); err != nil {
+		s.failErr(w, p, err, "delete filter")
+		return
+	}
+	http.Redirect(w, r, "/contacts", http.StatusSeeOther)
+}
+
+// Values are the filters as a query string, for the paging links and the
+// form that saves them.
+func (d contactsData) Values() url.Values { return d.values() }
+
 func (d contactsData) values() url.Values {
 	v := url.Values{}
 	set := func(k, val string) {
@@ -66,6 +112,9 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 	q := r.URL.Query()
 	d, f := contactsFilter(q)
 	f.Cursor = q.Get("cursor")
+	if q.Get("saved") == "1" {
+		p.Flash = translate(p.Lang, "flash.filter_saved")
+	}
 	ps, next, err := s.ledger.ListPersons(ctx, f)
 	if de, ok := ledger.AsError(err); ok {
 		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", de.Message))
@@ -86,6 +135,15 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 		d.Purposes = append(d.Purposes, purposeOption{Key: pu.Key, Name: purposeName(pu, p.Lang)})
 	}
 	d.Persons = ps
+	d.Filtered = len(d.values()) > 0
+	saved, err := s.ledger.SavedFilters(ctx)
+	if err != nil {
+		s.failErr(w, p, err, "saved filters")
+		return
+	}
+	for _, sf := range saved {
+		d.Saved = append(d.Saved, savedLink{ID: sf.ID, Name: sf.Name, URL: template.URL("/contacts?" + filterValues(sf.Filter).Encode())})
+	}
 	if next != "" {
 		v := d.values()
 		v.Set("cursor", next)

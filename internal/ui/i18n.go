@@ -156,6 +156,12 @@ var messages = map[string]map[string]string{
 
 		// The legal-basis export (export.go).
 		"card.export":                "Export to Excel",
+		"contacts.save_filter":       "Save this filter as",
+		"contacts.save":              "Save",
+		"contacts.saved_filters":     "Saved filters",
+		"contacts.delete":            "Delete",
+		"flash.filter_saved":         "Filter saved. Pick it in the list check.",
+		"listcheck.filter.saved":     "Saved filter: %s",
 		"card.organisation":          "Organisation",
 		"card.close":                 "Close",
 		"card.legal_summary":         "%d of %d purposes granted – show details",
@@ -463,6 +469,12 @@ var messages = map[string]map[string]string{
 
 		// The legal-basis export (export.go).
 		"card.export":                "Als Excel exportieren",
+		"contacts.save_filter":       "Diesen Filter speichern als",
+		"contacts.save":              "Speichern",
+		"contacts.saved_filters":     "Gespeicherte Filter",
+		"contacts.delete":            "Löschen",
+		"flash.filter_saved":         "Filter gespeichert. Er steht in der Zulässigkeitsprüfung zur Auswahl.",
+		"listcheck.filter.saved":     "Gespeicherter Filter: %s",
 		"card.organisation":          "Organisation",
 		"card.close":                 "Schließen",
 		"card.legal_summary":         "%d von %d Zwecken eingewilligt – Details anzeigen",
@@ -770,6 +782,12 @@ var messages = map[string]map[string]string{
 
 		// The legal-basis export (export.go).
 		"card.export":                "Eksportér til Excel",
+		"contacts.save_filter":       "Gem dette filter som",
+		"contacts.save":              "Gem",
+		"contacts.saved_filters":     "Gemte filtre",
+		"contacts.delete":            "Slet",
+		"flash.filter_saved":         "Filteret er gemt. Vælg det i listekontrollen.",
+		"listcheck.filter.saved":     "Gemt filter: %s",
 		"card.organisation":          "Organisation",
 		"card.close":                 "Luk",
 		"card.legal_summary":         "Samtykke til %d af %d formål – vis detaljer",

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ type reasonCount struct {
 
 type listCheckData struct {
 	Purposes []purposeOption
+	Saved    []ledger.SavedFilter
 	Purpose  string
 	Filter   string
 	Result   *checkResult
@@ -124,6 +126,9 @@ func (s *Server) listCheckForm(ctx context.Context, p page, d *listCheckData) (p
 	}
 	for _, pu := range ps {
 		d.Purposes = append(d.Purposes, purposeOption{Key: pu.Key, Name: purposeName(pu, p.Lang)})
+	}
+	if d.Saved, err = s.ledger.SavedFilters(ctx); err != nil {
+		return p, err
 	}
 	p.Title, p.Data = translate(p.Lang, "listcheck.title"), *d
 	return p, nil
@@ -169,21 +174,22 @@ func (s *Server) limitUpload(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// lightRefs yields the primary e-mail address (or, lacking one, the id)
-// of every person with traffic light l, a page at a time.
-func (s *Server) lightRefs(ctx context.Context, l ledger.Light) func() (ledger.Ref, bool, error) {
+// filterRefs yields the primary e-mail address (or, lacking one, the id)
+// of every person the filter selects, a page at a time.
+func (s *Server) filterRefs(ctx context.Context, f ledger.PersonFilter) func() (ledger.Ref, bool, error) {
 	var persons []*ledger.Person
-	cursor, done := "", false
+	done := false
+	f.Limit = 500
 	return func() (ledger.Ref, bool, error) {
 		for len(persons) == 0 {
 			if done {
 				return ledger.Ref{}, false, nil
 			}
-			ps, next, err := s.ledger.ListPersons(ctx, ledger.PersonFilter{Light: l, Cursor: cursor, Limit: 500})
+			ps, next, err := s.ledger.ListPersons(ctx, f)
 			if err != nil {
 				return ledger.Ref{}, false, err
 			}
-			persons, cursor, done = ps, next, next == ""
+			persons, f.Cursor, done = ps, next, next == ""
 		}
 		pe := persons[0]
 		persons = persons[1:]
@@ -213,7 +219,7 @@ func (s *Server) listCheckRun(w http.ResponseWriter, r *http.Request, p page) {
 	sizeHint := 0
 	switch d.Filter {
 	case string(ledger.Green), string(ledger.Yellow), string(ledger.Red):
-		next = s.lightRefs(ctx, ledger.Light(d.Filter))
+		next = s.filterRefs(ctx, ledger.PersonFilter{Light: ledger.Light(d.Filter)})
 	case "":
 		var (
 			f   multipart.File
@@ -230,8 +236,17 @@ func (s *Server) listCheckRun(w http.ResponseWriter, r *http.Request, p page) {
 		defer f.Close()
 		next, sizeHint = ledger.CSVRefs(f), ledger.RefsInBytes(fh.Size)
 	default:
-		unprocessable(translate(p.Lang, "listcheck.error.filter"))
-		return
+		id, ok := strings.CutPrefix(d.Filter, "saved:")
+		n, err := strconv.ParseInt(id, 10, 64)
+		var sf *ledger.SavedFilter
+		if ok && err == nil {
+			sf, err = s.ledger.SavedFilterByID(ctx, n)
+		}
+		if !ok || err != nil {
+			unprocessable(translate(p.Lang, "listcheck.error.filter"))
+			return
+		}
+		next = s.filterRefs(ctx, sf.Filter)
 	}
 	s.runCheck(w, r, p, d, sizeHint, next)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -172,6 +173,46 @@ func TestListCheck(t *testing.T) {
 			if !strings.Contains(csv, line) {
 				t.Errorf("red blocked.csv lacks %q:\n%s", line, csv)
 			}
+		}
+
+		// A filter saved on the contacts list (e-marketing withdrawn), picked here.
+		_, page, _ = b.do("GET", "/contacts?purpose=e_marketing&state=withdrawn", nil)
+		if !strings.Contains(page, `action="/contacts/filters"`) || !strings.Contains(page, `name="state" value="withdrawn"`) {
+			t.Fatalf("the contacts list offers no way to save its filter:\n%s", page)
+		}
+		form := url.Values{"csrf": {token}, "name": {"Widerrufen E-Mail"}, "purpose": {"e_marketing"}, "state": {"withdrawn"}}
+		code, _, h = b.do("POST", "/contacts/filters", form)
+		if code != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "saved=1") {
+			t.Fatalf("save filter: %d %s", code, h.Get("Location"))
+		}
+		if code, page, _ := b.do("POST", "/contacts/filters", form); code != http.StatusUnprocessableEntity || !strings.Contains(page, "this name already") {
+			t.Fatalf("a second filter of the same name: %d", code)
+		}
+		if code, _, _ := b.do("POST", "/contacts/filters", url.Values{"csrf": {token}, "name": {"alle"}}); code != http.StatusUnprocessableEntity {
+			t.Fatalf("a filter without condition: %d", code)
+		}
+		saved, err := e.ledger.SavedFilters(context.Background())
+		if err != nil || len(saved) != 1 || saved[0].Filter.PurposeState != "withdrawn" {
+			t.Fatalf("saved filters %+v %v", saved, err)
+		}
+		_, page, _ = b.do("GET", "/lists/check", nil)
+		opt := "saved:" + itoa(saved[0].ID)
+		if !strings.Contains(page, `value="`+opt+`"`) || !strings.Contains(page, "Gespeicherter Filter: Widerrufen E-Mail") {
+			t.Fatalf("the list check does not offer the saved filter:\n%s", page)
+		}
+		code, page = b.upload("/lists/check", map[string]string{"csrf": token, "purpose": "e_marketing", "filter": opt}, nil)
+		permitted, blocked, _ = counts(t, page)
+		if code != 200 || permitted != "0" || blocked != "1" {
+			t.Fatalf("saved filter: %d, permitted %s, blocked %s; want 0, 1", code, permitted, blocked)
+		}
+		if code, _ = b.upload("/lists/check", map[string]string{"csrf": token, "purpose": "e_marketing", "filter": "saved:999"}, nil); code != http.StatusUnprocessableEntity {
+			t.Fatalf("an unknown saved filter: %d", code)
+		}
+		if code, _, _ := b.do("POST", "/contacts/filters/"+itoa(saved[0].ID)+"/delete", url.Values{"csrf": {token}}); code != http.StatusSeeOther {
+			t.Fatalf("delete filter: %d", code)
+		}
+		if saved, _ := e.ledger.SavedFilters(context.Background()); len(saved) != 0 {
+			t.Fatalf("deleted filter still there: %+v", saved)
 		}
 	})
 }

@@ -50,3 +50,12 @@ CREATE TRIGGER consents_deleted AFTER DELETE ON consents BEGIN
     UPDATE persons SET grant_count = grant_count - 1 WHERE id = OLD.person_id AND OLD.kind = 'granted'
         AND EXISTS (SELECT 1 FROM purposes WHERE id = OLD.purpose_id AND archived = 0);
 END;
+
+-- Contacts-list filters saved by name, to pick again in the list check.
+CREATE TABLE saved_filters (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    filter     TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
