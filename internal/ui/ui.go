@@ -54,6 +54,21 @@ type Server struct {
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
 	checks checkStore // list check results, for their downloads
+	routes []Route
+}
+
+// Route is a page or action of the UI and the permission it needs ("" for
+// any signed-in user).
+type Route struct{ Pattern, Permission string }
+
+// Routes lists every page and action behind a sign-in, for the tests that
+// try each with each role.
+func (s *Server) Routes() []Route { return s.routes }
+
+// handle registers a page or action for signed-in users with permission.
+func (s *Server) handle(pattern, permission string, h func(http.ResponseWriter, *http.Request, page)) {
+	s.routes = append(s.routes, Route{pattern, permission})
+	s.mux.HandleFunc(pattern, s.signedIn(permission, h))
 }
 
 // New builds the UI; secure marks cookies Secure (public URL is https).
@@ -80,46 +95,47 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
-	s.mux.HandleFunc("POST /logout", s.signedIn("", s.logout))
+	s.handle("POST /logout", "", s.logout)
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dashboard", http.StatusSeeOther) })
-	s.mux.HandleFunc("GET /contacts", s.signedIn("contacts.view", s.contacts))
-	s.mux.HandleFunc("GET /contacts/{id}", s.signedIn("contacts.view", s.contact))
-	s.mux.HandleFunc("POST /contacts/{id}/consents", s.signedIn("consents.record", s.recordConsent))
-	s.mux.HandleFunc("POST /contacts/check", s.signedIn("lists.check", s.checkSelected))
-	s.mux.HandleFunc("POST /contacts/export.xlsx", s.signedIn("contacts.export", s.exportSelected))
+	s.handle("GET /contacts", "contacts.view", s.contacts)
+	s.handle("GET /contacts/{id}", "contacts.view", s.contact)
+	s.handle("POST /contacts/{id}/consents", "consents.record", s.recordConsent)
+	s.handle("POST /contacts/check", "lists.check", s.checkSelected)
+	s.handle("POST /contacts/export.xlsx", "contacts.export", s.exportSelected)
 	// More pages register here, one line each.
-	s.mux.HandleFunc("POST /contacts/filters", s.signedIn("lists.check", s.saveFilter))
-	s.mux.HandleFunc("POST /contacts/filters/{id}/delete", s.signedIn("lists.check", s.deleteFilter))
-	s.mux.HandleFunc("GET /contacts/new", s.signedIn("contacts.edit", s.newContact))
-	s.mux.HandleFunc("POST /contacts", s.signedIn("contacts.edit", s.createContact))
-	s.mux.HandleFunc("GET /evidence/{sha256}", s.signedIn("contacts.view", s.evidence))
-	s.mux.HandleFunc("GET /settings", s.signedIn("settings.edit", s.settingsIndex))
-	s.mux.HandleFunc("GET /settings/purposes", s.signedIn("settings.edit", s.settingsPurposes))
-	s.mux.HandleFunc("POST /settings/purposes", s.signedIn("settings.edit", s.settingsCreatePurpose))
-	s.mux.HandleFunc("GET /settings/purposes/{key}", s.signedIn("settings.edit", s.settingsPurpose))
-	s.mux.HandleFunc("POST /settings/purposes/{key}", s.signedIn("settings.edit", s.settingsUpdatePurpose))
-	s.mux.HandleFunc("POST /settings/purposes/{key}/archive", s.signedIn("settings.edit", s.settingsArchivePurpose))
-	s.mux.HandleFunc("GET /settings/sources", s.signedIn("settings.edit", s.settingsSources))
-	s.mux.HandleFunc("POST /settings/sources", s.signedIn("settings.edit", s.settingsCreateSource))
-	s.mux.HandleFunc("POST /settings/sources/{key}", s.signedIn("settings.edit", s.settingsUpdateSource))
-	s.mux.HandleFunc("GET /settings/fields", s.signedIn("settings.edit", s.settingsFields))
-	s.mux.HandleFunc("POST /settings/fields", s.signedIn("settings.edit", s.settingsCreateField))
-	s.mux.HandleFunc("GET /dashboard", s.signedIn("contacts.view", s.dashboard))
-	s.mux.HandleFunc("GET /settings/users", s.signedIn("settings.edit", s.usersPage))
-	s.mux.HandleFunc("POST /settings/users", s.signedIn("users.manage", s.createUser))
-	s.mux.HandleFunc("POST /settings/users/{id}/role", s.signedIn("users.manage", s.setUserRole))
-	s.mux.HandleFunc("POST /settings/users/{id}/disabled", s.signedIn("users.manage", s.setUserDisabled))
-	s.mux.HandleFunc("POST /settings/language", s.signedIn("", s.setLanguage))
-	s.mux.HandleFunc("GET /settings/tokens", s.signedIn("settings.edit", s.tokensPage))
-	s.mux.HandleFunc("POST /settings/tokens", s.signedIn("settings.edit", s.createToken))
-	s.mux.HandleFunc("POST /settings/tokens/{id}/revoke", s.signedIn("settings.edit", s.revokeToken))
-	s.mux.HandleFunc("GET /lists/check", s.signedIn("lists.check", s.listCheckPage))
+	s.handle("POST /contacts/filters", "lists.check", s.saveFilter)
+	s.handle("POST /contacts/filters/{id}/delete", "lists.check", s.deleteFilter)
+	s.handle("GET /contacts/new", "contacts.edit", s.newContact)
+	s.handle("POST /contacts", "contacts.edit", s.createContact)
+	s.handle("GET /evidence/{sha256}", "contacts.view", s.evidence)
+	s.handle("GET /settings", "settings.edit", s.settingsIndex)
+	s.handle("GET /settings/purposes", "settings.edit", s.settingsPurposes)
+	s.handle("POST /settings/purposes", "settings.edit", s.settingsCreatePurpose)
+	s.handle("GET /settings/purposes/{key}", "settings.edit", s.settingsPurpose)
+	s.handle("POST /settings/purposes/{key}", "settings.edit", s.settingsUpdatePurpose)
+	s.handle("POST /settings/purposes/{key}/archive", "settings.edit", s.settingsArchivePurpose)
+	s.handle("GET /settings/sources", "settings.edit", s.settingsSources)
+	s.handle("POST /settings/sources", "settings.edit", s.settingsCreateSource)
+	s.handle("POST /settings/sources/{key}", "settings.edit", s.settingsUpdateSource)
+	s.handle("GET /settings/fields", "settings.edit", s.settingsFields)
+	s.handle("POST /settings/fields", "settings.edit", s.settingsCreateField)
+	s.handle("GET /dashboard", "contacts.view", s.dashboard)
+	s.handle("GET /settings/users", "settings.edit", s.usersPage)
+	s.handle("POST /settings/users", "users.manage", s.createUser)
+	s.handle("POST /settings/users/{id}/role", "users.manage", s.setUserRole)
+	s.handle("POST /settings/users/{id}/disabled", "users.manage", s.setUserDisabled)
+	s.handle("POST /settings/language", "", s.setLanguage)
+	s.handle("GET /settings/tokens", "settings.edit", s.tokensPage)
+	s.handle("POST /settings/tokens", "settings.edit", s.createToken)
+	s.handle("POST /settings/tokens/{id}/revoke", "settings.edit", s.revokeToken)
+	s.handle("GET /lists/check", "lists.check", s.listCheckPage)
+	s.routes = append(s.routes, Route{"POST /lists/check", "lists.check"})
 	s.mux.HandleFunc("POST /lists/check", s.limitUpload(s.signedIn("lists.check", s.listCheckRun)))
-	s.mux.HandleFunc("GET /lists/check/{id}/permitted.csv", s.signedIn("lists.check", s.listCheckPermitted))
-	s.mux.HandleFunc("GET /lists/check/{id}/blocked.csv", s.signedIn("lists.check", s.listCheckBlocked))
-	s.mux.HandleFunc("GET /contacts/{id}/legal-basis.xlsx", s.signedIn("contacts.export", s.exportLegal))
-	s.mux.HandleFunc("GET /audit", s.signedIn("audit.view", s.auditLog))
-	s.mux.HandleFunc("POST /audit/verify", s.signedIn("audit.view", s.verifyAudit))
+	s.handle("GET /lists/check/{id}/permitted.csv", "lists.check", s.listCheckPermitted)
+	s.handle("GET /lists/check/{id}/blocked.csv", "lists.check", s.listCheckBlocked)
+	s.handle("GET /contacts/{id}/legal-basis.xlsx", "contacts.export", s.exportLegal)
+	s.handle("GET /audit", "audit.view", s.auditLog)
+	s.handle("POST /audit/verify", "audit.view", s.verifyAudit)
 	return s, nil
 }
 

@@ -29,6 +29,7 @@ type env struct {
 	db     *store.DB
 	ledger *ledger.Service
 	auth   *auth.Service
+	ui     *ui.Server
 	person *ledger.Person
 }
 
@@ -60,7 +61,7 @@ func newEmptyEnv(t *testing.T, e storetest.Engine) *env {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, db: db, ledger: l, auth: a}
+	return &env{t: t, srv: srv, db: db, ledger: l, auth: a, ui: s}
 }
 
 // browser is a client with its own cookie jar, as a browser tab would be.
@@ -195,6 +196,47 @@ func TestCSRFAndCrossOriginPostsAreRefused(t *testing.T) {
 	if st, _ := e.ledger.ConsentFor(context.Background(), e.person.ID, "e_marketing"); st.State != "none" {
 		t.Fatalf("a refused form changed the consent: %+v", st)
 	}
+}
+
+// Every page and action × every role: a role without the permission gets
+// 403 and nothing happens; a role with it is let through (to whatever
+// answer the request itself deserves).
+func TestEveryRouteByRole(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		routes := e.ui.Routes()
+		if len(routes) < 30 {
+			t.Fatalf("only %d routes registered", len(routes))
+		}
+		values := strings.NewReplacer("{id}", itoa(e.person.ID), "{key}", "e_marketing", "{sha256}", strings.Repeat("0", 64))
+		for _, role := range auth.Roles {
+			b, u := e.user(role, "")
+			b.login(u.Email, password)
+			_, page, _ := b.do("GET", "/dashboard", nil)
+			token := csrfRe.FindStringSubmatch(page)[1]
+			for _, r := range routes {
+				if r.Permission == "" {
+					continue
+				}
+				method, path, _ := strings.Cut(r.Pattern, " ")
+				if strings.HasPrefix(path, "/settings/") {
+					path = strings.ReplaceAll(path, "{id}", "999999") // no user or token of the test's
+				}
+				path = values.Replace(path)
+				var form url.Values
+				if method == "POST" {
+					form = url.Values{"csrf": {token}}
+				}
+				code, _, _ := b.do(method, path, form)
+				if allowed := ui.Can(role, r.Permission); allowed == (code == http.StatusForbidden) {
+					t.Errorf("%s %s (%s) as %s: %d", method, path, r.Permission, role, code)
+				}
+			}
+			if code, _, _ := b.do("GET", "/dashboard", nil); code != http.StatusOK {
+				t.Fatalf("%s is no longer signed in after the routes: %d", role, code)
+			}
+		}
+	})
 }
 
 // Every role × action: what each role may see and do.
