@@ -26,6 +26,8 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			defer e.Close()
+			stopMail := e.startMailWorker(ctx)
+			defer stopMail()
 			signer, err := receipt.Load(ctx, e.db)
 			if err != nil {
 				return err
