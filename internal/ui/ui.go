@@ -19,6 +19,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/outreach"
 )
 
 //go:embed templates/*.html
@@ -54,6 +55,9 @@ type Server struct {
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
 	checks checkStore // list check results, for their downloads
+
+	// out serves the e-mail and self-service pages; nil until EnableOutreach.
+	out *outreach.Service
 }
 
 // New builds the UI; secure marks cookies Secure (public URL is https).
