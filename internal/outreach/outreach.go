@@ -19,6 +19,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -159,3 +160,26 @@ func recordPerson(tx *store.Tx, at time.Time, e audit.Entry) error {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// RetryMail puts a dead mail back in the queue (staff, audited).
+func (s *Service) RetryMail(ctx context.Context, actor audit.Actor, id int64) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if err := mail.RetryTx(tx, id); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, s.now(), audit.Entry{Actor: actor, Action: "mail.retry", ObjectType: "mail", ObjectID: strconv.FormatInt(id, 10)}, nil)
+		return err
+	})
+}
+
+// SaveTemplate stores a staff version of a mail template, or restores the
+// built-in one when src is empty (audited).
+func (s *Service) SaveTemplate(ctx context.Context, actor audit.Actor, name, lang, src string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if err := mail.SaveSourceTx(tx, actor.String(), name, lang, src); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, s.now(), audit.Entry{Actor: actor, Action: "mail_template.save", ObjectType: "mail_template", ObjectID: name + "." + lang, After: src}, nil)
+		return err
+	})
+}
