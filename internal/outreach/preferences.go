@@ -2,6 +2,7 @@ package outreach
 
 import (
 	"context"
+	"slices"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -45,50 +46,79 @@ func text(p *ledger.Purpose, lang string) ledger.Text {
 }
 
 // Preferences returns every active purpose with the person's current
-// choice, in their language.
+// choice, in their language. It is the preference page's read: three
+// queries (person, purposes with texts and states, open requests).
 func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences, error) {
-	p, err := s.ledger.Person(ctx, personID)
+	p := &ledger.Person{ID: personID}
+	var email *string
+	err := s.db.QueryRow(ctx, `SELECT p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
+		(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1)
+		FROM persons p WHERE p.id = ?`, personID).Scan(&p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
+		&p.Address.City, &p.Address.Country, &p.Status, &email)
+	if isNoRows(err) {
+		return nil, ErrInvalidToken
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("outreach: preferences: %w", err)
 	}
-	purposes, err := s.ledger.Purposes(ctx, false)
+	if email != nil {
+		p.Emails = []string{*email}
+	}
+	rows, err := s.db.Query(ctx, `SELECT pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, t.language, t.name, t.description, t.consent_text,
+		c.kind, c.legal_basis, c.valid_until
+		FROM purposes pu
+		LEFT JOIN purpose_texts t ON t.purpose_id = pu.id AND t.version = pu.current_version AND t.language IN (?, 'en')
+		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ?
+		WHERE pu.archived = 0 ORDER BY pu.id, CASE WHEN t.language = ? THEN 0 ELSE 1 END`, p.Language, personID, p.Language)
 	if err != nil {
-		return nil, err
-	}
-	states, err := s.ledger.Consents(ctx, personID)
-	if err != nil {
-		return nil, err
-	}
-	byKey := map[string]ledger.ConsentState{}
-	for _, st := range states {
-		byKey[st.Purpose] = st
-	}
-	out := &Preferences{Person: p}
-	for _, pu := range purposes {
-		t := text(pu, p.Language)
-		st := byKey[pu.Key]
-		c := PurposeChoice{Key: pu.Key, Name: t.Name, Description: t.Description, ConsentText: t.ConsentText, TextVersion: pu.CurrentVersion,
-			LegalBasis: pu.DefaultLegalBasis, Consentable: pu.Allows(ledger.Consent), State: st.State}
-		if st.LegalBasis != "" {
-			c.LegalBasis = st.LegalBasis
-		}
-		c.Granted = st.Valid && st.LegalBasis == ledger.Consent
-		out.Purposes = append(out.Purposes, c)
-	}
-	rows, err := s.db.Query(ctx, `SELECT kind FROM selfservice_requests WHERE person_id = ? AND status = 'open'`, personID)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("outreach: preferences: %w", err)
 	}
 	defer rows.Close()
+	out := &Preferences{Person: p}
+	now := store.Micros(s.now())
 	for rows.Next() {
+		var c PurposeChoice
+		var def, allowed string
+		var lang, name, desc, ctext, kind, basis *string
+		var until *int64
+		if err := rows.Scan(&c.Key, &def, &allowed, &c.TextVersion, &lang, &name, &desc, &ctext, &kind, &basis, &until); err != nil {
+			return nil, err
+		}
+		if n := len(out.Purposes); n > 0 && out.Purposes[n-1].Key == c.Key {
+			continue // the English fallback row of a purpose already shown
+		}
+		if name != nil {
+			c.Name, c.Description, c.ConsentText = *name, *desc, *ctext
+		}
+		c.LegalBasis, c.State = ledger.LegalBasis(def), "none"
+		c.Consentable = slices.Contains(strings.Split(allowed, ","), string(ledger.Consent))
+		if kind != nil {
+			c.State, c.LegalBasis = ledger.EventKind(*kind), ledger.LegalBasis(*basis)
+			if c.State == ledger.Granted && until != nil && *until <= now {
+				c.State = ledger.Expired
+			}
+		}
+		c.Granted = c.State == ledger.Granted && c.LegalBasis == ledger.Consent
+		out.Purposes = append(out.Purposes, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	reqs, err := s.db.Query(ctx, `SELECT kind FROM selfservice_requests WHERE person_id = ? AND status = 'open'`, personID)
+	if err != nil {
+		return nil, err
+	}
+	defer reqs.Close()
+	for reqs.Next() {
 		var k string
-		if err := rows.Scan(&k); err != nil {
+		if err := reqs.Scan(&k); err != nil {
 			return nil, err
 		}
 		out.OpenErasure = out.OpenErasure || k == KindErasure
 		out.PendingRectification = out.PendingRectification || k == KindRectification
 	}
-	return out, rows.Err()
+	return out, reqs.Err()
 }
 
 // Choice is a grant or withdrawal made on the preference page.

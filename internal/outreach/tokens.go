@@ -55,21 +55,23 @@ func (s *Service) IssueTokenTx(tx *store.Tx, personID int64) (string, error) {
 // PreferenceURL is the public link of a token.
 func (s *Service) PreferenceURL(raw string) string { return s.cfg.PublicURL + "/p/" + raw }
 
-// PersonForToken resolves a preference link to its person.
-func (s *Service) PersonForToken(ctx context.Context, raw string) (int64, error) {
+// PersonForToken resolves a preference link to its person and their
+// language.
+func (s *Service) PersonForToken(ctx context.Context, raw string) (int64, string, error) {
 	if !validTokenShape(raw) {
-		return 0, ErrInvalidToken
+		return 0, "", ErrInvalidToken
 	}
 	var pid int64
-	err := s.db.QueryRow(ctx, `SELECT t.person_id FROM preference_tokens t JOIN persons p ON p.id = t.person_id
-		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`, hashToken(raw), store.Micros(s.now())).Scan(&pid)
+	var lang string
+	err := s.db.QueryRow(ctx, `SELECT t.person_id, p.language FROM preference_tokens t JOIN persons p ON p.id = t.person_id
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`, hashToken(raw), store.Micros(s.now())).Scan(&pid, &lang)
 	if isNoRows(err) {
-		return 0, ErrInvalidToken
+		return 0, "", ErrInvalidToken
 	}
 	if err != nil {
-		return 0, fmt.Errorf("outreach: token: %w", err)
+		return 0, "", fmt.Errorf("outreach: token: %w", err)
 	}
-	return pid, nil
+	return pid, lang, nil
 }
 
 // RenewLink revokes a person's preference links and mails a new one

@@ -51,17 +51,12 @@ func (h *Handler) withPerson(next func(http.ResponseWriter, *http.Request, token
 			h.limited(w, r)
 			return
 		}
-		pid, err := h.svc.PersonForToken(r.Context(), tok)
+		pid, lang, err := h.svc.PersonForToken(r.Context(), tok)
 		if err != nil {
 			h.fail(w, visitorLang(r), err, "preference link")
 			return
 		}
-		p, err := h.svc.Ledger().Person(r.Context(), pid)
-		if err != nil {
-			h.fail(w, visitorLang(r), err, "preference person")
-			return
-		}
-		tp := tokenPage{person: pid, lang: p.Language, base: "/p/" + tok, token: tok}
+		tp := tokenPage{person: pid, lang: lang, base: "/p/" + tok, token: tok}
 		if r.Method == http.MethodPost && !h.csrfOK(r, "p", tok) {
 			h.badCSRF(w, tp.lang)
 			return
