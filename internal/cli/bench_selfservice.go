@@ -28,7 +28,7 @@ func benchConsentRequestCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "consent-request",
 		Usage: "queue a consent request e-mail to every person (after bench import or seed), then drain the outbox (captured, or sent to CONSENTO_SMTP_URL) and report time and memory",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "drain", Value: true, Usage: "drain the outbox after queuing"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "drain", Value: true, Usage: "drain the outbox after queuing"}, profileFlag},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			e, err := openEnv(ctx, cmd, true)
 			if err != nil {
@@ -50,8 +50,13 @@ func benchConsentRequestCommand() *cli.Command {
 				}
 			}
 			out := cmd.Root().Writer
+			stopProfile, err := startProfile(cmd)
+			if err != nil {
+				return err
+			}
 			start := time.Now()
 			r, err := svc.RequestConsent(ctx, cliActor, benchRequestPurpose, nil)
+			stopProfile()
 			if err != nil {
 				return describe(err)
 			}
@@ -110,6 +115,7 @@ func benchPreferencesCommand() *cli.Command {
 			&cli.IntFlag{Name: "persons", Value: 1000, Usage: "how many persons' pages to request"},
 			&cli.IntFlag{Name: "clients", Value: 16, Usage: "concurrent clients"},
 			&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "how long to run"},
+			profileFlag,
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			e, err := openEnv(ctx, cmd, true)
@@ -168,6 +174,11 @@ func benchPreferencesCommand() *cli.Command {
 			clients := max(1, int(cmd.Int("clients")))
 			tr := &http.Transport{MaxIdleConnsPerHost: clients}
 			client := &http.Client{Transport: tr}
+			stopProfile, err := startProfile(cmd)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			deadline := time.Now().Add(cmd.Duration("duration"))
 			var next atomic.Int64
 			var failed atomic.Int64

@@ -125,49 +125,50 @@ func Enqueue(tx *store.Tx, m Message) (int64, error) {
 	return id, nil
 }
 
-// EnqueueBatch renders and queues many messages with few statements (for
-// mass mailings such as consent requests). It returns how many it queued.
+// EnqueueBatch renders and queues many messages with few statements.
+// It returns how many it queued.
 func EnqueueBatch(tx *store.Tx, ms []Message) (int, error) {
-	const perRow = 10
-	chunk := 500
-	now := store.Micros(time.Now())
-	args := make([]any, 0, chunk*perRow)
-	var q strings.Builder
-	flush := func(n int) error {
-		if n == 0 {
-			return nil
-		}
-		q.Reset()
-		q.WriteString(insertOutbox)
-		for i := range n {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(outboxRow)
-		}
-		_, err := tx.Exec(q.String(), args...)
-		args = args[:0]
-		if err != nil {
-			return fmt.Errorf("mail: enqueue: %w", err)
-		}
-		return nil
-	}
+	out := make([]rendered, 0, min(len(ms), 500))
 	n := 0
 	for _, m := range ms {
 		r, err := render(tx, m)
 		if err != nil {
-			return 0, err
+			return n, err
 		}
-		args = append(args, r.args(now)...)
-		n++
-		if n == chunk {
-			if err := flush(n); err != nil {
-				return 0, err
+		out = append(out, r)
+		if len(out) == cap(out) {
+			if err := insertRendered(tx, out); err != nil {
+				return n, err
 			}
-			n = 0
+			n, out = n+len(out), out[:0]
 		}
 	}
-	return len(ms), flush(n)
+	if err := insertRendered(tx, out); err != nil {
+		return n, err
+	}
+	return n + len(out), nil
+}
+
+// insertRendered writes rendered mails with one multi-row INSERT.
+func insertRendered(tx *store.Tx, rs []rendered) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	now := store.Micros(time.Now())
+	var q strings.Builder
+	q.WriteString(insertOutbox)
+	args := make([]any, 0, len(rs)*10)
+	for i, r := range rs {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(outboxRow)
+		args = append(args, r.args(now)...)
+	}
+	if _, err := tx.Exec(q.String(), args...); err != nil {
+		return fmt.Errorf("mail: enqueue: %w", err)
+	}
+	return nil
 }
 
 // Language returns l when Consento has mail templates in it, else "en".

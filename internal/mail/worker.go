@@ -113,10 +113,14 @@ func (w *Worker) claim(ctx context.Context) ([]Outgoing, error) {
 		if tx.Dialect() == store.Postgres {
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
+		// A mail whose worker died while sending is due again.
+		if _, err := tx.Exec(`UPDATE mail_outbox SET status = 'queued' WHERE status = 'sending' AND locked_until < ?`, now); err != nil {
+			return fmt.Errorf("mail: reclaim: %w", err)
+		}
 		rows, err := tx.Query(`UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 WHERE id IN (
-			SELECT id FROM mail_outbox WHERE (status = 'queued' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until < ?)
+			SELECT id FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-			RETURNING id, recipient, subject, text_body, html_body, unsubscribe`, now+lease.Microseconds(), now, now, w.cfg.Batch)
+			RETURNING id, recipient, subject, text_body, html_body, unsubscribe`, now+lease.Microseconds(), now, w.cfg.Batch)
 		if err != nil {
 			return fmt.Errorf("mail: claim: %w", err)
 		}
@@ -160,11 +164,20 @@ func (w *Worker) deliver(ctx context.Context, batch []Outgoing) error {
 	// The outcome is written even when ctx ended: the mail left already.
 	return w.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		now := w.now()
+		var ok []any
 		for _, r := range results {
 			if r.err == nil {
-				if _, err := tx.Exec(`UPDATE mail_outbox SET status = ?, sent_at = ?, locked_until = NULL, last_error = '' WHERE id = ?`, done, store.Micros(now), r.id); err != nil {
-					return err
-				}
+				ok = append(ok, r.id)
+			}
+		}
+		if len(ok) > 0 {
+			args := append([]any{done, store.Micros(now)}, ok...)
+			if _, err := tx.Exec(`UPDATE mail_outbox SET status = ?, sent_at = ?, locked_until = NULL, last_error = '' WHERE id IN (`+store.Placeholders(len(ok))+`)`, args...); err != nil {
+				return err
+			}
+		}
+		for _, r := range results {
+			if r.err == nil {
 				continue
 			}
 			var attempts int

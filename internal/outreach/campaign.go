@@ -93,21 +93,27 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 		}
 		out.ID, out.Recipients = id, len(rs)
 		const chunk = 500
-		msgs := make([]mail.Message, 0, chunk)
+		mailing := make([]mail.Recipient, 0, chunk)
 		targs := make([]any, 0, chunk*4)
 		rargs := make([]any, 0, chunk*2)
 		expires := store.Micros(now.Add(PreferenceTTL))
+		shared := map[string]mail.Message{}
+		for _, l := range mail.Languages {
+			t := texts[l]
+			shared[l] = mail.Message{Data: map[string]any{"Controller": s.cfg.Controller, "PrivacyURL": s.cfg.PrivacyURL,
+				"Purposes": []map[string]any{{"Name": t.Name, "ConsentText": t.ConsentText}}}}
+		}
 		for start := 0; start < len(rs); start += chunk {
 			part := rs[start:min(start+chunk, len(rs))]
-			msgs, targs, rargs = msgs[:0], targs[:0], rargs[:0]
+			targs, rargs = targs[:0], rargs[:0]
+			byLang := map[string][]mail.Recipient{}
 			for _, r := range part {
 				raw, h := newToken()
 				targs = append(targs, h, r.id, store.Micros(now), expires)
 				rargs = append(rargs, id, r.id)
-				t := texts[mail.Language(r.lang)]
-				msgs = append(msgs, mail.Message{Template: "consent_request", Language: r.lang, PersonID: r.id, To: r.email,
-					Data: map[string]any{"Name": r.name, "Controller": s.cfg.Controller, "PrivacyURL": s.cfg.PrivacyURL, "PreferenceURL": s.PreferenceURL(raw),
-						"Purposes": []map[string]any{{"Name": t.Name, "ConsentText": t.ConsentText}}},
+				l := mail.Language(r.lang)
+				byLang[l] = append(byLang[l], mail.Recipient{PersonID: r.id, To: r.email, Language: l,
+					Personal:    map[string]string{"Name": r.name, "PreferenceURL": s.PreferenceURL(raw)},
 					Unsubscribe: &mail.Unsubscribe{URL: s.UnsubscribeURL(r.id, p.ID), Mailto: s.cfg.UnsubscribeMailto}})
 			}
 			if _, err := tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) VALUES `+rowsOf(len(part), 4), targs...); err != nil {
@@ -116,8 +122,11 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 			if _, err := tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) VALUES `+rowsOf(len(part), 2), rargs...); err != nil {
 				return fmt.Errorf("outreach: store recipients: %w", err)
 			}
-			if _, err := mail.EnqueueBatch(tx, msgs); err != nil {
-				return err
+			for _, l := range mail.Languages {
+				mailing = append(mailing[:0], byLang[l]...)
+				if _, err := mail.EnqueueMailing(tx, "consent_request", shared[l].Data, mailing); err != nil {
+					return err
+				}
 			}
 		}
 		_, err = audit.Append(tx, now, audit.Entry{Actor: actor, Action: "consent_request.create", ObjectType: "consent_request", ObjectID: strconv.FormatInt(id, 10),

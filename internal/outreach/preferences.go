@@ -2,9 +2,9 @@ package outreach
 
 import (
 	"context"
-	"slices"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,9 +51,13 @@ func text(p *ledger.Purpose, lang string) ledger.Text {
 func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences, error) {
 	p := &ledger.Person{ID: personID}
 	var email *string
-	err := s.db.QueryRow(ctx, `SELECT p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
+	st, err := s.db.Stmt(ctx, `SELECT p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
 		(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1)
-		FROM persons p WHERE p.id = ?`, personID).Scan(&p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
+		FROM persons p WHERE p.id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	err = st.QueryRowContext(ctx, personID).Scan(&p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
 		&p.Address.City, &p.Address.Country, &p.Status, &email)
 	if isNoRows(err) {
 		return nil, ErrInvalidToken
@@ -64,12 +68,16 @@ func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences
 	if email != nil {
 		p.Emails = []string{*email}
 	}
-	rows, err := s.db.Query(ctx, `SELECT pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, t.language, t.name, t.description, t.consent_text,
+	st, err = s.db.Stmt(ctx, `SELECT pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, t.language, t.name, t.description, t.consent_text,
 		c.kind, c.legal_basis, c.valid_until
 		FROM purposes pu
 		LEFT JOIN purpose_texts t ON t.purpose_id = pu.id AND t.version = pu.current_version AND t.language IN (?, 'en')
 		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ?
-		WHERE pu.archived = 0 ORDER BY pu.id, CASE WHEN t.language = ? THEN 0 ELSE 1 END`, p.Language, personID, p.Language)
+		WHERE pu.archived = 0 ORDER BY pu.id, CASE WHEN t.language = ? THEN 0 ELSE 1 END`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, p.Language, personID, p.Language)
 	if err != nil {
 		return nil, fmt.Errorf("outreach: preferences: %w", err)
 	}
@@ -105,7 +113,11 @@ func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences
 		return nil, err
 	}
 	rows.Close()
-	reqs, err := s.db.Query(ctx, `SELECT kind FROM selfservice_requests WHERE person_id = ? AND status = 'open'`, personID)
+	st, err = s.db.Stmt(ctx, `SELECT kind FROM selfservice_requests WHERE person_id = ? AND status = 'open'`)
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := st.QueryContext(ctx, personID)
 	if err != nil {
 		return nil, err
 	}

@@ -63,8 +63,12 @@ func (s *Service) PersonForToken(ctx context.Context, raw string) (int64, string
 	}
 	var pid int64
 	var lang string
-	err := s.db.QueryRow(ctx, `SELECT t.person_id, p.language FROM preference_tokens t JOIN persons p ON p.id = t.person_id
-		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`, hashToken(raw), store.Micros(s.now())).Scan(&pid, &lang)
+	st, err := s.db.Stmt(ctx, `SELECT t.person_id, p.language FROM preference_tokens t JOIN persons p ON p.id = t.person_id
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`)
+	if err != nil {
+		return 0, "", err
+	}
+	err = st.QueryRowContext(ctx, hashToken(raw), store.Micros(s.now())).Scan(&pid, &lang)
 	if isNoRows(err) {
 		return 0, "", ErrInvalidToken
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
@@ -420,3 +421,33 @@ func hasAction(events []audit.Event, action string) bool {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestLinksExpire(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		csrf := e.csrf("/f/newsletter")
+		if code, _, _ := e.do("POST", "/f/newsletter", url.Values{"csrf": {csrf}, "email": {"late@example.com"}, "purpose": {"e_marketing"}, "terms": {"1"}}); code != 200 {
+			t.Fatalf("submit: %d", code)
+		}
+		confirm := strings.Split(strings.TrimPrefix(link(t, e.drain(1)[0].Text, "/f/confirm/"), e.srv.URL), "?")[0]
+		pid := e.person("grete@example.dk", "en")
+		tok := e.token(pid)
+		later := time.Now().Add(outreach.OptinTTL + time.Hour)
+		e.svc.SetClock(func() time.Time { return later })
+		ccsrf := e.csrf(confirm)
+		if code, body, _ := e.do("POST", confirm, url.Values{"csrf": {ccsrf}}); code != 404 || !strings.Contains(body, "not valid or has expired") {
+			t.Fatalf("an expired confirmation link: %d", code)
+		}
+		p, _ := e.ledger.PersonByEmail(context.Background(), "late@example.com")
+		if st := e.state(p.ID, "e_marketing"); st.State != ledger.Pending {
+			t.Fatalf("an expired link changed the consent to %s", st.State)
+		}
+		if code, _, _ := e.do("GET", "/p/"+tok, nil); code != 200 {
+			t.Fatalf("a preference link two days old: %d", code)
+		}
+		later = time.Now().Add(outreach.PreferenceTTL + time.Hour)
+		if code, _, _ := e.do("GET", "/p/"+tok, nil); code != 404 {
+			t.Fatalf("an expired preference link: %d", code)
+		}
+	})
+}

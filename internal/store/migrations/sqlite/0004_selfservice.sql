@@ -22,7 +22,7 @@ CREATE TABLE mail_outbox (
     created_at      INTEGER NOT NULL,
     sent_at         INTEGER
 );
-CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
+CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at, id);
 CREATE INDEX mail_outbox_person ON mail_outbox(person_id);
 
 -- Staff overrides of the built-in mail templates, per language.
