@@ -155,6 +155,9 @@ func insertRendered(tx *store.Tx, rs []rendered) error {
 		return nil
 	}
 	now := store.Micros(time.Now())
+	if tx.Dialect() == store.Postgres {
+		return insertUnnest(tx, rs, now)
+	}
 	var q strings.Builder
 	q.WriteString(insertOutbox)
 	args := make([]any, 0, len(rs)*10)
@@ -166,6 +169,24 @@ func insertRendered(tx *store.Tx, rs []rendered) error {
 		args = append(args, r.args(now)...)
 	}
 	if _, err := tx.Exec(q.String(), args...); err != nil {
+		return fmt.Errorf("mail: enqueue: %w", err)
+	}
+	return nil
+}
+
+// insertUnnest is insertRendered for PostgreSQL: the columns travel as
+// eight arrays, so the statement has eight parameters instead of thousands.
+func insertUnnest(tx *store.Tx, rs []rendered, now int64) error {
+	n := len(rs)
+	tpl, to, lang, subj, text, html, unsub := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	pid := make([]int64, n)
+	for i, r := range rs {
+		tpl[i], pid[i], to[i], lang[i], subj[i], text[i], html[i], unsub[i] = r.m.Template, r.m.PersonID, r.m.To, r.m.Language, r.subject, r.text, r.html, r.unsubscribe
+	}
+	_, err := tx.Exec(`INSERT INTO mail_outbox (template, person_id, recipient, language, subject, text_body, html_body, unsubscribe, status, next_attempt_at, created_at)
+		SELECT t, NULLIF(p, 0), r, l, s, tb, hb, u, 'queued', ?, ? FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(t, p, r, l, s, tb, hb, u)`,
+		now, now, tpl, pid, to, lang, subj, text, html, unsub)
+	if err != nil {
 		return fmt.Errorf("mail: enqueue: %w", err)
 	}
 	return nil
