@@ -451,3 +451,39 @@ func TestLinksExpire(t *testing.T) {
 		}
 	})
 }
+
+// Anyone can type someone's address into a form: that must neither lower
+// their consent nor change their data, and three link requests a day are
+// the most one mailbox gets.
+func TestStrangersCannotDowngradeOrFlood(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := context.Background()
+		pid := e.person("grete@example.dk", "en")
+		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: pid, Purpose: "e_marketing", Kind: ledger.Granted, Source: "import"}); err != nil {
+			t.Fatal(err)
+		}
+		csrf := e.csrf("/f/newsletter")
+		form := url.Values{"csrf": {csrf}, "email": {"grete@example.dk"}, "first_name": {"Mallory"}, "purpose": {"e_marketing"}, "terms": {"1"}}
+		if code, _, _ := e.do("POST", "/f/newsletter", form); code != 200 {
+			t.Fatalf("submit: %d", code)
+		}
+		if st := e.state(pid, "e_marketing"); st.State != ledger.Granted {
+			t.Fatalf("a stranger's submission turned the grant into %s", st.State)
+		}
+		if p, _ := e.ledger.Person(ctx, pid); p.FirstName != "Grete" {
+			t.Fatalf("a stranger's submission renamed the person to %q", p.FirstName)
+		}
+		lcsrf := e.csrf("/p/")
+		for range 5 {
+			e.do("POST", "/p/", url.Values{"csrf": {lcsrf}, "email": {"grete@example.dk"}})
+		}
+		// The opt-in mail and three links.
+		if got := len(e.drain(4)); got != 4 {
+			t.Fatalf("%d mails", got)
+		}
+		if list, _ := mail.List(ctx, e.db, "", 0, 100); len(list) != 4 {
+			t.Fatalf("the outbox holds %d mails, want 4", len(list))
+		}
+	})
+}
