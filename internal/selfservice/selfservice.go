@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/consento/consento/internal/ledger"
@@ -63,11 +64,13 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 		"list": func(v ...string) []string { return v },
 	}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("selfservice: template %s: %w", name, err)
+		for lang := range messages {
+			t, err := parsePage(name, lang, funcs)
+			if err != nil {
+				return nil, err
+			}
+			h.pages[name+"/"+lang] = t
 		}
-		h.pages[name] = t
 	}
 	css, err := assetFS.ReadFile("assets/public.css")
 	if err != nil {
@@ -127,6 +130,34 @@ func (h *Handler) limited(w http.ResponseWriter, r *http.Request) {
 	h.message(w, http.StatusTooManyRequests, l, translate(l, "error.title"), translate(l, "error.limited"), false)
 }
 
+// staticT is a translation with a fixed key in a template.
+var staticT = regexp.MustCompile(`\{\{t (?:\$l|\.Lang) "([a-z0-9_.]+)"\}\}`)
+
+// parsePage parses a page for one language, with every fixed translation
+// written into the template as text (escaped): the public pages are hot,
+// and a template function call per word costs more than the rest of the
+// page.
+func parsePage(name, lang string, funcs template.FuncMap) (*template.Template, error) {
+	t := template.New("layout.html").Funcs(funcs)
+	for _, file := range []string{"layout.html", name + ".html"} {
+		src, err := templateFS.ReadFile("templates/" + file)
+		if err != nil {
+			return nil, err
+		}
+		text := staticT.ReplaceAllStringFunc(string(src), func(m string) string {
+			return template.HTMLEscapeString(translate(lang, staticT.FindStringSubmatch(m)[1]))
+		})
+		tt := t
+		if file != "layout.html" {
+			tt = t.New(file)
+		}
+		if _, err := tt.Parse(text); err != nil {
+			return nil, fmt.Errorf("selfservice: template %s: %w", file, err)
+		}
+	}
+	return t, nil
+}
+
 // view is what every template gets.
 type view struct {
 	Lang, Title, Flash, Error string
@@ -145,7 +176,11 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, v view)
 		v.PrivacyURL = cfg.PrivacyURL
 	}
 	var buf bytes.Buffer
-	if err := h.pages[name].Execute(&buf, v); err != nil {
+	t := h.pages[name+"/"+v.Lang]
+	if t == nil {
+		t = h.pages[name+"/en"]
+	}
+	if err := t.Execute(&buf, v); err != nil {
 		h.log.Error("render public page", "page", name, "err", err)
 		http.Error(w, translate(v.Lang, "error.internal"), http.StatusInternalServerError)
 		return
