@@ -350,17 +350,26 @@ func (s *Service) Confirm(ctx context.Context, raw string, cl Client) (*Confirme
 		lang := form["language"]
 		var mailPurposes []map[string]any
 		for _, key := range strings.Split(purposes, ",") {
-			p, err := s.ledger.Purpose(tx.Ctx(), key)
-			if err != nil || p.Archived {
-				continue
+			var archived int
+			var name, desc *string
+			err := tx.QueryRow(`SELECT p.archived, t.name, t.description FROM purposes p
+				LEFT JOIN purpose_texts t ON t.purpose_id = p.id AND t.version = p.current_version AND t.language = ? WHERE p.key = ?`, mail.Language(lang), key).Scan(&archived, &name, &desc)
+			if isNoRows(err) || archived != 0 {
+				continue // archived since the sign-up: nothing to grant
+			}
+			if err != nil {
+				return err
 			}
 			if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Granted, LegalBasis: ledger.Consent,
 				Source: "web_form", Language: lang, TextVersion: atoi(form["version."+key]),
 				Evidence: ledger.Evidence{Note: "double opt-in confirmed", FormURL: form["form"], Form: form, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
 				return err
 			}
-			t := text(p, lang)
-			mailPurposes = append(mailPurposes, map[string]any{"Name": t.Name, "Description": t.Description, "LegalBasis": string(ledger.Consent)})
+			item := map[string]any{"Name": key, "Description": "", "LegalBasis": string(ledger.Consent)}
+			if name != nil {
+				item["Name"], item["Description"] = *name, *desc
+			}
+			mailPurposes = append(mailPurposes, item)
 		}
 		tok, err := s.IssueTokenTx(tx, pid)
 		if err != nil {

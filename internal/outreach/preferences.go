@@ -45,20 +45,41 @@ func text(p *ledger.Purpose, lang string) ledger.Text {
 	return p.Texts["en"]
 }
 
+// personSelect reads what the preference page shows of a person, with
+// their open requests, in one query.
+const personSelect = `SELECT p.id, p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
+	(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1),
+	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'erasure'),
+	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'rectification')
+	FROM persons p`
+
 // Preferences returns every active purpose with the person's current
-// choice, in their language. It is the preference page's read: three
-// queries (person, purposes with texts and states, open requests).
+// choice, in their language.
 func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences, error) {
-	p := &ledger.Person{ID: personID}
+	return s.preferences(ctx, personSelect+` WHERE p.id = ?`, personID)
+}
+
+// PreferencesForToken is Preferences for the person of a valid preference
+// link: the page's whole read in two queries.
+func (s *Service) PreferencesForToken(ctx context.Context, raw string) (*Preferences, error) {
+	if !validTokenShape(raw) {
+		return nil, ErrInvalidToken
+	}
+	return s.preferences(ctx, personSelect+` JOIN preference_tokens t ON t.person_id = p.id
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`, hashToken(raw), store.Micros(s.now()))
+}
+
+func (s *Service) preferences(ctx context.Context, query string, args ...any) (*Preferences, error) {
+	p := &ledger.Person{}
+	out := &Preferences{Person: p}
 	var email *string
-	st, err := s.db.Stmt(ctx, `SELECT p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
-		(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1)
-		FROM persons p WHERE p.id = ?`)
+	var erasures, rectifications int
+	st, err := s.db.Stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	err = st.QueryRowContext(ctx, personID).Scan(&p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
-		&p.Address.City, &p.Address.Country, &p.Status, &email)
+	err = st.QueryRowContext(ctx, args...).Scan(&p.ID, &p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
+		&p.Address.City, &p.Address.Country, &p.Status, &email, &erasures, &rectifications)
 	if isNoRows(err) {
 		return nil, ErrInvalidToken
 	}
@@ -68,6 +89,7 @@ func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences
 	if email != nil {
 		p.Emails = []string{*email}
 	}
+	out.OpenErasure, out.PendingRectification = erasures > 0, rectifications > 0
 	st, err = s.db.Stmt(ctx, `SELECT pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, t.language, t.name, t.description, t.consent_text,
 		c.kind, c.legal_basis, c.valid_until
 		FROM purposes pu
@@ -77,12 +99,11 @@ func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, p.Language, personID, p.Language)
+	rows, err := st.QueryContext(ctx, p.Language, p.ID, p.Language)
 	if err != nil {
 		return nil, fmt.Errorf("outreach: preferences: %w", err)
 	}
 	defer rows.Close()
-	out := &Preferences{Person: p}
 	now := store.Micros(s.now())
 	for rows.Next() {
 		var c PurposeChoice
@@ -109,28 +130,7 @@ func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences
 		c.Granted = c.State == ledger.Granted && c.LegalBasis == ledger.Consent
 		out.Purposes = append(out.Purposes, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	st, err = s.db.Stmt(ctx, `SELECT kind FROM selfservice_requests WHERE person_id = ? AND status = 'open'`)
-	if err != nil {
-		return nil, err
-	}
-	reqs, err := st.QueryContext(ctx, personID)
-	if err != nil {
-		return nil, err
-	}
-	defer reqs.Close()
-	for reqs.Next() {
-		var k string
-		if err := reqs.Scan(&k); err != nil {
-			return nil, err
-		}
-		out.OpenErasure = out.OpenErasure || k == KindErasure
-		out.PendingRectification = out.PendingRectification || k == KindRectification
-	}
-	return out, reqs.Err()
+	return out, rows.Err()
 }
 
 // Choice is a grant or withdrawal made on the preference page.

@@ -70,8 +70,20 @@ var flashes = map[string]string{
 	"review": "pref.saved.review", "erasure": "pref.saved.erasure", "confirmed": "pref.confirmed",
 }
 
-func (h *Handler) preferences(w http.ResponseWriter, r *http.Request, tp tokenPage) {
-	h.showPreferences(w, r, tp, http.StatusOK, "")
+// preferencesPage is GET /p/{token}: the whole read in two queries.
+func (h *Handler) preferencesPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	if !h.perToken.allow("p:" + tok) {
+		h.limited(w, r)
+		return
+	}
+	prefs, err := h.svc.PreferencesForToken(r.Context(), tok)
+	if err != nil {
+		h.fail(w, visitorLang(r), err, "preference page")
+		return
+	}
+	tp := tokenPage{person: prefs.Person.ID, lang: prefs.Person.Language, base: "/p/" + tok, token: tok}
+	h.renderPreferences(w, r, tp, prefs, http.StatusOK, "")
 }
 
 func (h *Handler) showPreferences(w http.ResponseWriter, r *http.Request, tp tokenPage, status int, errMsg string) {
@@ -80,6 +92,10 @@ func (h *Handler) showPreferences(w http.ResponseWriter, r *http.Request, tp tok
 		h.fail(w, tp.lang, err, "preferences")
 		return
 	}
+	h.renderPreferences(w, r, tp, prefs, status, errMsg)
+}
+
+func (h *Handler) renderPreferences(w http.ResponseWriter, r *http.Request, tp tokenPage, prefs *outreach.Preferences, status int, errMsg string) {
 	if len(prefs.Person.Emails) == 0 {
 		prefs.Person.Emails = []string{prefs.Person.FirstName + " " + prefs.Person.LastName}
 	}

@@ -84,7 +84,7 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 	h.mux.HandleFunc("GET /.well-known/gpc.json", h.gpc)
 	h.mux.HandleFunc("GET /p/{$}", h.linkPage)
 	h.mux.HandleFunc("POST /p/{$}", h.requestLink)
-	h.mux.HandleFunc("GET /p/{token}", h.withPerson(h.preferences))
+	h.mux.HandleFunc("GET /p/{token}", h.preferencesPage)
 	h.mux.HandleFunc("POST /p/{token}/consent", h.withPerson(h.setConsent))
 	h.mux.HandleFunc("POST /p/{token}/contact", h.withPerson(h.rectify))
 	h.mux.HandleFunc("POST /p/{token}/erasure", h.withPerson(h.erasure))
