@@ -48,6 +48,9 @@ func NewWorker(db *store.DB, cfg Config, log *slog.Logger) *Worker {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
+		if cfg.SMTP == nil {
+			cfg.Batch = 500 // capturing has no server to pace it
+		}
 	}
 	w := &Worker{db: db, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() }}
 	if cfg.SMTP != nil {
@@ -81,33 +84,41 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Drain sends due mail batch by batch until none is due and returns how
-// many mails it handled (sent, captured or failed).
+// many mails it handled (sent, captured or failed). The outcome of a batch
+// is written in the same transaction that claims the next one.
 func (w *Worker) Drain(ctx context.Context) (int, error) {
 	total := 0
-	for ctx.Err() == nil {
-		batch, err := w.claim(ctx)
-		if err != nil {
+	var done []outcome
+	for {
+		batch, err := w.claim(ctx, done)
+		if err != nil || len(batch) == 0 {
+			if err == nil {
+				err = ctx.Err()
+			}
 			return total, err
 		}
-		if len(batch) == 0 {
-			return total, nil
-		}
-		if err := w.deliver(ctx, batch); err != nil {
-			return total, err
-		}
+		done = w.deliver(ctx, batch)
 		total += len(batch)
 	}
-	return total, ctx.Err()
 }
 
 // lease is how long a claimed mail stays with one worker before another
 // may take it (a crashed worker's mail is retried).
 const lease = 5 * time.Minute
 
-func (w *Worker) claim(ctx context.Context) ([]Outgoing, error) {
+// claim records the outcome of the last batch and, unless ctx ended,
+// takes the next due mails.
+func (w *Worker) claim(ctx context.Context, done []outcome) ([]Outgoing, error) {
 	var out []Outgoing
-	err := w.db.Write(ctx, func(tx *store.Tx) error {
+	// The outcome is written even when ctx ended: the mail left already.
+	err := w.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		out = out[:0]
+		if err := w.record(tx, done); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
 		now := store.Micros(w.now())
 		lock := ""
 		if tx.Dialect() == store.Postgres {
@@ -142,63 +153,70 @@ type outcome struct {
 	err error
 }
 
-func (w *Worker) deliver(ctx context.Context, batch []Outgoing) error {
+// deliver sends (or captures) a batch and returns each mail's outcome.
+func (w *Worker) deliver(ctx context.Context, batch []Outgoing) []outcome {
 	results := make([]outcome, 0, len(batch))
 	if w.sender == nil {
 		for _, o := range batch {
 			results = append(results, outcome{id: o.ID})
 		}
-	} else {
-		sendErr := w.sender.Send(ctx, batch, func(i int, err error) { results = append(results, outcome{batch[i].ID, err}) })
-		if sendErr != nil { // the rest of the batch failed with the connection
-			w.log.Warn("mail delivery failed", "err", sendErr, "mails", len(batch)-len(results))
-			for _, o := range batch[len(results):] {
-				results = append(results, outcome{o.ID, sendErr})
-			}
+		return results
+	}
+	sendErr := w.sender.Send(ctx, batch, func(i int, err error) { results = append(results, outcome{batch[i].ID, err}) })
+	if sendErr != nil { // the rest of the batch failed with the connection
+		w.log.Warn("mail delivery failed", "err", sendErr, "mails", len(batch)-len(results))
+		for _, o := range batch[len(results):] {
+			results = append(results, outcome{o.ID, sendErr})
 		}
+	}
+	return results
+}
+
+// record writes what became of each mail: sent (or captured), queued
+// again after a backoff, or dead after the last attempt.
+func (w *Worker) record(tx *store.Tx, results []outcome) error {
+	if len(results) == 0 {
+		return nil
 	}
 	done := StatusSent
 	if w.sender == nil {
 		done = StatusCaptured
 	}
-	// The outcome is written even when ctx ended: the mail left already.
-	return w.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		now := w.now()
-		var ok []any
-		for _, r := range results {
-			if r.err == nil {
-				ok = append(ok, r.id)
-			}
+	now := w.now()
+	var ok []any
+	for _, r := range results {
+		if r.err == nil {
+			ok = append(ok, r.id)
 		}
-		if len(ok) > 0 {
-			args := append([]any{done, store.Micros(now)}, ok...)
-			if _, err := tx.Exec(`UPDATE mail_outbox SET status = ?, sent_at = ?, locked_until = NULL, last_error = '' WHERE id IN (`+store.Placeholders(len(ok))+`)`, args...); err != nil {
-				return err
-			}
+	}
+	if len(ok) > 0 {
+		args := append([]any{done, store.Micros(now)}, ok...)
+		if _, err := tx.Exec(`UPDATE mail_outbox SET status = ?, sent_at = ?, locked_until = NULL, last_error = '' WHERE id IN (`+store.Placeholders(len(ok))+`)`, args...); err != nil {
+			return err
 		}
-		for _, r := range results {
-			if r.err == nil {
-				continue
-			}
-			var attempts int
-			if err := tx.QueryRow(`SELECT attempts FROM mail_outbox WHERE id = ?`, r.id).Scan(&attempts); err != nil {
-				return err
-			}
-			status, next := StatusQueued, now.Add(Backoff(attempts))
-			if attempts >= w.cfg.MaxAttempts {
-				status = StatusDead
-			}
-			msg := r.err.Error()
-			if len(msg) > 500 {
-				msg = msg[:500]
-			}
-			if _, err := tx.Exec(`UPDATE mail_outbox SET status = ?, next_attempt_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`,
-				status, store.Micros(next), msg, r.id); err != nil {
-				return err
-			}
+	}
+	for _, r := range results {
+		if r.err == nil {
+			continue
 		}
-		return nil
-	})
+		var attempts int
+		if err := tx.QueryRow(`SELECT attempts FROM mail_outbox WHERE id = ?`, r.id).Scan(&attempts); err != nil {
+			return err
+		}
+		status, next := StatusQueued, now.Add(Backoff(attempts))
+		if attempts >= w.cfg.MaxAttempts {
+			status = StatusDead
+		}
+		msg := r.err.Error()
+		if len(msg) > 500 {
+			msg = msg[:500]
+		}
+		if _, err := tx.Exec(`UPDATE mail_outbox SET status = ?, next_attempt_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`,
+			status, store.Micros(next), msg, r.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Backoff is the wait after the n-th failed attempt: 30 s doubling each
