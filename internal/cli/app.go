@@ -76,6 +76,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		ControllerName: cmd.String("controller-name"), ControllerContact: cmd.String("controller-contact"),
 		PrivacyNoticeURL: cmd.String("privacy-notice-url"),
 	}
+	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
 	}

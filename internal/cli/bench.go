@@ -30,6 +30,7 @@ func benchCommand() *cli.Command {
 		Commands: []*cli.Command{
 			benchSeedCommand(), benchCheckCommand(), benchReadCommand(), benchRecordCommand(), benchVerifyCommand(),
 			benchImportCommand(),
+			benchConsentRequestCommand(), benchPreferencesCommand(),
 		},
 	}
 }

@@ -26,6 +26,8 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			defer e.Close()
+			stopMail := e.startMailWorker(ctx)
+			defer stopMail()
 			signer, err := receipt.Load(ctx, e.db)
 			if err != nil {
 				return err
@@ -38,11 +40,16 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			public, err := e.selfService(ctx, staff)
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", e.cfg.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
 			}
 			hs := &http.Server{Handler: routes(srv, staff), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+			hs.Handler = withPublic(hs.Handler, public)
 			out := cmd.Root().Writer
 			fmt.Fprintf(out, "Consento is running at %s (database: %s)\n", e.cfg.PublicURL, e.cfg.Redacted())
 			fmt.Fprintf(out, "Staff log in at %s/login\n", e.cfg.PublicURL)

@@ -26,6 +26,10 @@ type Config struct {
 	ControllerName    string
 	ControllerContact string
 	PrivacyNoticeURL  string
+	// Outgoing e-mail: SMTPURL empty captures mail in the outbox.
+	SMTPURL  string
+	MailFrom string
+	MailRate float64
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -44,6 +48,9 @@ var Options = []Option{
 	{Flag: "controller-name", Env: "CONSENTO_CONTROLLER_NAME", Default: "Consento controller", Usage: "name of the data controller, shown in consent receipts"},
 	{Flag: "controller-contact", Env: "CONSENTO_CONTROLLER_CONTACT", Usage: "contact (e-mail or address) of the data controller"},
 	{Flag: "privacy-notice-url", Env: "CONSENTO_PRIVACY_NOTICE_URL", Usage: "URL of the privacy notice, cited in consent receipts"},
+	{Flag: "smtp-url", Env: "CONSENTO_SMTP_URL", Usage: "smtp://user:pass@host:587 or smtps://…:465 to send e-mail (empty: mail is captured for staff to read)", Secret: true},
+	{Flag: "mail-from", Env: "CONSENTO_MAIL_FROM", Default: "Consento <consento@localhost>", Usage: "sender address of Consento's e-mail"},
+	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
 }
 
 // Validate checks c and fills derived defaults.
@@ -75,6 +82,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.PrivacyNoticeURL); err != nil || u.Host == "" {
 			errs = append(errs, errors.New("--privacy-notice-url / CONSENTO_PRIVACY_NOTICE_URL must be an absolute URL"))
 		}
+	}
+	if err := c.validateMail(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

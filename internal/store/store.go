@@ -45,6 +45,8 @@ type DB struct {
 	w     *writer
 
 	rebound sync.Map // query text -> dialect-specific text
+
+	stmts stmts // prepared hot reads (Stmt)
 }
 
 // Options tune Open.
@@ -147,6 +149,7 @@ func (db *DB) Close() error {
 	if db.w != nil {
 		db.w.stop()
 	}
+	db.closeStmts()
 	var err error
 	if db.read != nil {
 		err = db.read.Close()

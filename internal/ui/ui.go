@@ -19,6 +19,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/outreach"
 )
 
 //go:embed templates/*.html
@@ -55,6 +56,9 @@ type Server struct {
 	mux    *http.ServeMux
 	checks checkStore // list check results, for their downloads
 	routes []Route
+
+	// out serves the e-mail and self-service pages; nil until EnableOutreach.
+	out *outreach.Service
 }
 
 // Route is a page or action of the UI and the permission it needs ("" for
@@ -103,6 +107,21 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.handle("POST /contacts/check", "lists.check", s.checkSelected)
 	s.handle("POST /contacts/export.xlsx", "contacts.export", s.exportSelected)
 	// More pages register here, one line each.
+	s.handle("GET /outbox", "outbox.view", s.needOutreach(s.outbox))
+	s.handle("GET /outbox/{id}", "outbox.view", s.needOutreach(s.outboxMail))
+	s.handle("POST /outbox/{id}/retry", "outbox.view", s.needOutreach(s.outboxRetry))
+	s.handle("GET /settings/mail-templates", "settings.edit", s.needOutreach(s.mailTemplates))
+	s.handle("GET /settings/mail-templates/{name}/{lang}", "settings.edit", s.needOutreach(s.mailTemplate))
+	s.handle("POST /settings/mail-templates/{name}/{lang}", "settings.edit", s.needOutreach(s.saveMailTemplate))
+	s.handle("GET /settings/forms", "settings.edit", s.needOutreach(s.forms))
+	s.handle("POST /settings/forms", "settings.edit", s.needOutreach(s.saveForm))
+	s.handle("POST /settings/selfservice", "settings.edit", s.needOutreach(s.saveSelfServiceSettings))
+	s.handle("GET /consent-requests", "consents.request", s.needOutreach(s.consentRequests))
+	s.routes = append(s.routes, Route{"POST /consent-requests", "consents.request"})
+	s.mux.HandleFunc("POST /consent-requests", limitBody(maxRecipientList+64<<10, s.signedIn("consents.request", s.needOutreach(s.createConsentRequest))))
+	s.handle("GET /selfservice-requests", "selfservice.requests", s.needOutreach(s.selfServiceRequests))
+	s.handle("POST /selfservice-requests/{id}", "selfservice.requests", s.needOutreach(s.closeSelfServiceRequest))
+	s.handle("POST /contacts/{id}/preference-link", "contacts.edit", s.needOutreach(s.renewLink))
 	s.handle("POST /contacts/filters", "lists.check", s.saveFilter)
 	s.handle("POST /contacts/filters/{id}/delete", "lists.check", s.deleteFilter)
 	s.handle("GET /contacts/new", "contacts.edit", s.newContact)

@@ -1,0 +1,206 @@
+package mail
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/consento/consento/internal/store"
+)
+
+// A mailing sends one template to many recipients: most of the data is the
+// same for all, a few strings (name, personal links) differ. Rendering the
+// template for each of 100,000 recipients dominates the time to queue, so
+// EnqueueMailing renders it once per language with markers in place of the
+// personal values (a stencil) and fills the markers in for each recipient.
+//
+// A stencil is used only when it provably renders what the template
+// would: it is checked once against a full render with probe values that
+// html/template escapes in every way it can (<, &, quotes, +); a template
+// that puts a personal value where the escaping differs (a URL attribute
+// with text, a script) is rendered in full for every recipient instead.
+
+const marker = "ZQXMARKQZ"
+
+type stencil struct {
+	subject, text, html string
+	keys                []string // personal keys, in marker order
+	urls                map[string]bool
+}
+
+func markerFor(i int) string { return marker + string(rune('a'+i)) + "Z" }
+
+// htmlEscape escapes as html/template does for text in HTML.
+var htmlEscape = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
+
+func isURL(v string) bool { return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") }
+
+// safeURL: characters html/template leaves alone in an href.
+func safeURL(v string) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~:/?=%#", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *stencil) fill(personal map[string]string) (subject, text, html string, ok bool) {
+	pairsText := make([]string, 0, 2*len(s.keys))
+	pairsHTML := make([]string, 0, 2*len(s.keys))
+	for i, k := range s.keys {
+		v := personal[k]
+		if s.urls[k] != (isURL(v)) || (s.urls[k] && !safeURL(v)) {
+			return "", "", "", false
+		}
+		m := markerFor(i)
+		pairsText = append(pairsText, m, v)
+		pairsHTML = append(pairsHTML, m, htmlEscape.Replace(v))
+	}
+	rt, rh := strings.NewReplacer(pairsText...), strings.NewReplacer(pairsHTML...)
+	return rt.Replace(s.subject), rt.Replace(s.text), rh.Replace(s.html), true
+}
+
+func merged(shared map[string]any, personal map[string]string) map[string]any {
+	d := make(map[string]any, len(shared)+len(personal))
+	for k, v := range shared {
+		d[k] = v
+	}
+	for k, v := range personal {
+		d[k] = v
+	}
+	return d
+}
+
+// buildStencil renders t with markers for the personal keys (those empty in
+// the shape stay empty, as {{if}} may test them) and checks it with probes.
+func buildStencil(t *template, shared map[string]any, shape map[string]string) *stencil {
+	s := &stencil{urls: map[string]bool{}}
+	for k := range shape {
+		s.keys = append(s.keys, k)
+	}
+	slices.Sort(s.keys)
+	marks, probes := map[string]string{}, map[string]string{}
+	for i, k := range s.keys {
+		switch v := shape[k]; {
+		case v == "":
+			marks[k], probes[k] = "", ""
+		case isURL(v):
+			s.urls[k] = true
+			marks[k], probes[k] = "https://"+markerFor(i), "https://probe.example/p/Ab-_9?x=1#f"
+		default:
+			marks[k], probes[k] = markerFor(i), `Zoë <b>&"'+x`
+		}
+	}
+	var err error
+	if s.subject, s.text, s.html, err = t.execute(merged(shared, marks)); err != nil {
+		return nil
+	}
+	// Markers stand for whole values: a URL's marker carries its scheme.
+	for i, k := range s.keys {
+		if s.urls[k] {
+			m := markerFor(i)
+			s.subject = strings.ReplaceAll(s.subject, "https://"+m, m)
+			s.text = strings.ReplaceAll(s.text, "https://"+m, m)
+			s.html = strings.ReplaceAll(s.html, "https://"+m, m)
+		}
+	}
+	ws, wt, wh, err := t.execute(merged(shared, probes))
+	if err != nil {
+		return nil
+	}
+	gs, gt, gh, ok := s.fill(probes)
+	if !ok || gs != ws || gt != wt || gh != wh {
+		return nil
+	}
+	return s
+}
+
+// shapeKey names which personal values are empty (templates may test them).
+func shapeKey(lang string, personal map[string]string) string {
+	var b strings.Builder
+	b.WriteString(lang)
+	keys := make([]string, 0, len(personal))
+	for k := range personal {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteByte('|')
+		b.WriteString(k)
+		if personal[k] == "" {
+			b.WriteString("=")
+		}
+	}
+	return b.String()
+}
+
+// Recipient is one addressee of a mailing.
+type Recipient struct {
+	PersonID int64
+	To       string
+	Language string
+	// Personal are the values that differ per recipient (name, links).
+	Personal    map[string]string
+	Unsubscribe *Unsubscribe
+}
+
+// EnqueueMailing renders one template with shared data for every
+// recipient and queues the mails inside tx. It returns how many it queued.
+func EnqueueMailing(tx *store.Tx, name string, shared map[string]any, rs []Recipient) (int, error) {
+	stencils := map[string]*stencil{}
+	out := make([]rendered, 0, 500)
+	n := 0
+	flush := func() error {
+		if len(out) == 0 {
+			return nil
+		}
+		err := insertRendered(tx, out)
+		n += len(out)
+		out = out[:0]
+		return err
+	}
+	for _, r := range rs {
+		m := Message{Template: name, Language: Language(r.Language), PersonID: r.PersonID, To: r.To, Unsubscribe: r.Unsubscribe}
+		personal := r.Personal
+		if m.Unsubscribe != nil {
+			personal = make(map[string]string, len(r.Personal)+1)
+			for k, v := range r.Personal {
+				personal[k] = v
+			}
+			personal["UnsubscribeURL"] = m.Unsubscribe.URL
+		}
+		key := shapeKey(m.Language, personal)
+		st, seen := stencils[key]
+		if !seen {
+			t, err := templateTx(tx, name, m.Language)
+			if err != nil {
+				return n, err
+			}
+			st = buildStencil(t, shared, personal)
+			stencils[key] = st
+		}
+		var ok bool
+		var rr rendered
+		if st != nil && validRecipient(m.To) {
+			rr = rendered{m: m}
+			rr.subject, rr.text, rr.html, ok = st.fill(personal)
+			if ok && m.Unsubscribe != nil {
+				rr.unsubscribe = m.Unsubscribe.Header()
+			}
+		}
+		if !ok { // the full render, which also checks what the stencil skips
+			m.Data = merged(shared, r.Personal)
+			var err error
+			if rr, err = render(tx, m); err != nil {
+				return n, err
+			}
+		}
+		out = append(out, rr)
+		if len(out) == cap(out) {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, flush()
+}

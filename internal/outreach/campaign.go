@@ -1,0 +1,169 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/mail"
+	"github.com/consento/consento/internal/store"
+)
+
+// ConsentRequest is a mailing that asks persons for a missing consent.
+type ConsentRequest struct {
+	ID         int64
+	Purpose    string
+	Recipients int
+	// Answered: recipients who decided on the purpose since (granted,
+	// refused, withdrew or objected); the rest are pending.
+	Answered  int
+	CreatedAt time.Time
+	CreatedBy string
+}
+
+// Pending is how many recipients have not answered.
+func (r ConsentRequest) Pending() int { return r.Recipients - r.Answered }
+
+type recipient struct {
+	id          int64
+	email, name string
+	lang        string
+}
+
+// RequestConsent mails every active person who has not consented to the
+// purpose (no decision yet, pending or expired) a personalised request
+// with their preference link and a one-click unsubscribe. emails, when
+// given (from a CSV), narrows the mailing to those addresses. Persons who
+// withdrew, refused or objected are never asked again by a mailing.
+func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purposeKey string, emails []string) (*ConsentRequest, error) {
+	p, err := s.ledger.Purpose(ctx, purposeKey)
+	if err != nil {
+		return nil, err
+	}
+	if p.Archived || !p.Allows(ledger.Consent) {
+		return nil, &InputError{Fields: map[string]string{"purpose": "consent can be asked only for an active purpose that allows consent"}}
+	}
+	var only map[string]bool
+	if emails != nil {
+		only = make(map[string]bool, len(emails))
+		for _, e := range emails {
+			if n, ok := ledger.NormalizeEmail(e); ok {
+				only[n] = true
+			}
+		}
+	}
+	texts := map[string]ledger.Text{}
+	for _, l := range mail.Languages {
+		texts[l] = text(p, l)
+	}
+	out := &ConsentRequest{Purpose: p.Key, CreatedBy: actor.String()}
+	err = s.db.WriteAlone(ctx, func(tx *store.Tx) error {
+		now := s.now()
+		out.CreatedAt = now
+		rows, err := tx.Query(`SELECT p.id, e.email, p.first_name, p.language FROM persons p
+			JOIN person_emails e ON e.person_id = p.id AND e.is_primary = 1
+			LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?
+			WHERE p.status = 'active' AND (c.kind IS NULL OR c.kind IN ('pending', 'expired') OR (c.kind = 'granted' AND c.valid_until <= ?))
+			ORDER BY p.id`, p.ID, store.Micros(now))
+		if err != nil {
+			return fmt.Errorf("outreach: select recipients: %w", err)
+		}
+		var rs []recipient
+		for rows.Next() {
+			var r recipient
+			if err := rows.Scan(&r.id, &r.email, &r.name, &r.lang); err != nil {
+				rows.Close()
+				return err
+			}
+			if only == nil || only[r.email] {
+				rs = append(rs, r)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		id, err := tx.InsertID(`INSERT INTO consent_requests (purpose_id, recipients, created_at, created_by) VALUES (?, ?, ?, ?)`, p.ID, len(rs), store.Micros(now), out.CreatedBy)
+		if err != nil {
+			return fmt.Errorf("outreach: create consent request: %w", err)
+		}
+		out.ID, out.Recipients = id, len(rs)
+		const chunk = 500
+		mailing := make([]mail.Recipient, 0, chunk)
+		targs := make([]any, 0, chunk*4)
+		rargs := make([]any, 0, chunk*2)
+		expires := store.Micros(now.Add(PreferenceTTL))
+		shared := map[string]mail.Message{}
+		for _, l := range mail.Languages {
+			t := texts[l]
+			shared[l] = mail.Message{Data: map[string]any{"Controller": s.cfg.Controller, "PrivacyURL": s.cfg.PrivacyURL,
+				"Purposes": []map[string]any{{"Name": t.Name, "ConsentText": t.ConsentText}}}}
+		}
+		for start := 0; start < len(rs); start += chunk {
+			part := rs[start:min(start+chunk, len(rs))]
+			targs, rargs = targs[:0], rargs[:0]
+			byLang := map[string][]mail.Recipient{}
+			for _, r := range part {
+				raw, h := newToken()
+				targs = append(targs, h, r.id, store.Micros(now), expires)
+				rargs = append(rargs, id, r.id)
+				l := mail.Language(r.lang)
+				byLang[l] = append(byLang[l], mail.Recipient{PersonID: r.id, To: r.email, Language: l,
+					Personal:    map[string]string{"Name": r.name, "PreferenceURL": s.PreferenceURL(raw)},
+					Unsubscribe: &mail.Unsubscribe{URL: s.UnsubscribeURL(r.id, p.ID), Mailto: s.cfg.UnsubscribeMailto}})
+			}
+			if _, err := tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) VALUES `+rowsOf(len(part), 4), targs...); err != nil {
+				return fmt.Errorf("outreach: issue tokens: %w", err)
+			}
+			if _, err := tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) VALUES `+rowsOf(len(part), 2), rargs...); err != nil {
+				return fmt.Errorf("outreach: store recipients: %w", err)
+			}
+			for _, l := range mail.Languages {
+				mailing = append(mailing[:0], byLang[l]...)
+				if _, err := mail.EnqueueMailing(tx, "consent_request", shared[l].Data, mailing); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = audit.Append(tx, now, audit.Entry{Actor: actor, Action: "consent_request.create", ObjectType: "consent_request", ObjectID: strconv.FormatInt(id, 10),
+			After: map[string]any{"purpose": p.Key, "recipients": len(rs), "from_list": emails != nil}}, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func rowsOf(n, cols int) string {
+	row := "(" + store.Placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
+
+// ConsentRequests lists the mailings, newest first, with how many
+// recipients answered.
+func (s *Service) ConsentRequests(ctx context.Context) ([]ConsentRequest, error) {
+	rows, err := s.db.Query(ctx, `SELECT r.id, pu.key, r.recipients, r.created_at, r.created_by,
+		(SELECT COUNT(*) FROM consent_request_recipients x JOIN consents c ON c.person_id = x.person_id AND c.purpose_id = r.purpose_id
+		 WHERE x.request_id = r.id AND c.occurred_at >= r.created_at AND c.kind IN ('granted', 'refused', 'withdrawn', 'objected'))
+		FROM consent_requests r JOIN purposes pu ON pu.id = r.purpose_id ORDER BY r.id DESC LIMIT 100`)
+	if err != nil {
+		return nil, fmt.Errorf("outreach: consent requests: %w", err)
+	}
+	defer rows.Close()
+	var out []ConsentRequest
+	for rows.Next() {
+		var r ConsentRequest
+		var at int64
+		if err := rows.Scan(&r.ID, &r.Purpose, &r.Recipients, &at, &r.CreatedBy, &r.Answered); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = store.FromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

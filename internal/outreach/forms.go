@@ -1,0 +1,417 @@
+package outreach
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/mail"
+	"github.com/consento/consento/internal/store"
+)
+
+// Form is a web form staff define: the fields it asks for, the purposes it
+// offers (each a separate, unchecked box) and what the person accepts.
+type Form struct {
+	ID       int64    `json:"-"`
+	Key      string   `json:"-"`
+	Active   bool     `json:"-"`
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Fields   []string `json:"fields"`   // besides email: first_name, last_name
+	Purposes []string `json:"purposes"` // purpose keys offered
+	// TermsText, when set, must be accepted (a required checkbox).
+	TermsText   string `json:"terms_text,omitempty"`
+	PrivacyText string `json:"privacy_text,omitempty"`
+	PrivacyURL  string `json:"privacy_url,omitempty"`
+}
+
+// FormFields are the optional fields a form may ask for.
+var FormFields = []string{"first_name", "last_name"}
+
+// OptinTTL is how long a double opt-in confirmation link stays valid.
+const OptinTTL = 48 * time.Hour
+
+var formKeyRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,62}$`)
+
+func (s *Service) checkForm(ctx context.Context, f *Form) error {
+	fe := map[string]string{}
+	f.Key, f.Name = strings.TrimSpace(f.Key), strings.TrimSpace(f.Name)
+	if !formKeyRe.MatchString(f.Key) {
+		fe["key"] = "2 to 63 characters: lower-case letters, digits, - and _"
+	}
+	if f.Name == "" || len(f.Name) > 200 {
+		fe["name"] = "is required (at most 200 characters)"
+	}
+	f.Language = mail.Language(f.Language)
+	for _, x := range f.Fields {
+		if !slices.Contains(FormFields, x) {
+			fe["fields"] = "unknown field " + x
+		}
+	}
+	if len(f.Purposes) == 0 {
+		fe["purposes"] = "offer at least one purpose"
+	}
+	for _, key := range f.Purposes {
+		p, err := s.ledger.Purpose(ctx, key)
+		if err != nil || p.Archived || !p.Allows(ledger.Consent) {
+			fe["purposes"] = "only active purposes that allow consent can be offered: " + key
+		}
+	}
+	if f.PrivacyURL != "" && !strings.HasPrefix(f.PrivacyURL, "https://") && !strings.HasPrefix(f.PrivacyURL, "http://") {
+		fe["privacy_url"] = "must be an http(s) URL"
+	}
+	if len(f.TermsText) > 2000 || len(f.PrivacyText) > 4000 {
+		fe["terms_text"] = "is too long"
+	}
+	if len(fe) > 0 {
+		return &InputError{Fields: fe}
+	}
+	return nil
+}
+
+// SaveForm creates or replaces a form (staff, audited).
+func (s *Service) SaveForm(ctx context.Context, actor audit.Actor, f Form) error {
+	if err := s.checkForm(ctx, &f); err != nil {
+		return err
+	}
+	cfg, _ := json.Marshal(f)
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		now := store.Micros(s.now())
+		_, err := tx.Exec(`INSERT INTO web_forms (key, config, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET config = excluded.config, active = excluded.active, updated_at = excluded.updated_at`,
+			f.Key, string(cfg), b2i(f.Active), now, now)
+		if err != nil {
+			return fmt.Errorf("outreach: save form: %w", err)
+		}
+		_, err = audit.Append(tx, s.now(), audit.Entry{Actor: actor, Action: "web_form.save", ObjectType: "web_form", ObjectID: f.Key, After: json.RawMessage(cfg)}, nil)
+		return err
+	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func scanForm(sc interface{ Scan(...any) error }) (*Form, error) {
+	var f Form
+	var cfg string
+	var active int
+	if err := sc.Scan(&f.ID, &f.Key, &cfg, &active); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(cfg), &f); err != nil {
+		return nil, fmt.Errorf("outreach: form %s: %w", f.Key, err)
+	}
+	f.Active = active != 0
+	return &f, nil
+}
+
+// FormByKey returns a form.
+func (s *Service) FormByKey(ctx context.Context, key string) (*Form, error) {
+	f, err := scanForm(s.db.QueryRow(ctx, `SELECT id, key, config, active FROM web_forms WHERE key = ?`, key))
+	if isNoRows(err) {
+		return nil, ErrNotFound
+	}
+	return f, err
+}
+
+// Forms lists every form.
+func (s *Service) Forms(ctx context.Context) ([]*Form, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, key, config, active FROM web_forms ORDER BY key`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Form
+	for rows.Next() {
+		f, err := scanForm(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Offered is a purpose as a form shows it.
+type Offered struct {
+	Key, Name, ConsentText string
+	TextVersion            int
+}
+
+// Offers returns the form's purposes with their texts in lang.
+func (s *Service) Offers(ctx context.Context, f *Form, lang string) ([]Offered, error) {
+	var out []Offered
+	for _, key := range f.Purposes {
+		p, err := s.ledger.Purpose(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if p.Archived {
+			continue
+		}
+		t := text(p, lang)
+		out = append(out, Offered{Key: p.Key, Name: t.Name, ConsentText: t.ConsentText, TextVersion: p.CurrentVersion})
+	}
+	return out, nil
+}
+
+// Submission is a filled-in web form.
+type Submission struct {
+	Email, FirstName, LastName string
+	Purposes                   []string // the boxes ticked
+	Versions                   map[string]int
+	Terms                      bool
+	Language                   string
+	FormURL                    string
+	GPC                        bool // the browser sent Sec-GPC: 1
+	Client                     Client
+}
+
+// Submit handles a web form: it creates or matches the person, records
+// pending consents (and, under Global Privacy Control, objections to the
+// purposes flagged for it) and mails the double opt-in link. It answers
+// the same whether the address was known.
+func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) error {
+	f, err := s.FormByKey(ctx, formKey)
+	if err != nil || !f.Active {
+		return ErrNotFound
+	}
+	fe := map[string]string{}
+	email, ok := ledger.NormalizeEmail(sub.Email)
+	if !ok {
+		fe["email"] = "invalid"
+	}
+	sub.FirstName, sub.LastName = strings.TrimSpace(sub.FirstName), strings.TrimSpace(sub.LastName)
+	if len(sub.FirstName) > 200 || len(sub.LastName) > 200 {
+		fe["name"] = "too long"
+	}
+	if f.TermsText != "" && !sub.Terms {
+		fe["terms"] = "required"
+	}
+	var chosen []string
+	for _, p := range sub.Purposes {
+		if slices.Contains(f.Purposes, p) && !slices.Contains(chosen, p) {
+			chosen = append(chosen, p)
+		}
+	}
+	if len(chosen) == 0 {
+		fe["purposes"] = "choose at least one"
+	}
+	if len(fe) > 0 {
+		return &InputError{Fields: fe}
+	}
+	lang := mail.Language(sub.Language)
+	gpc, err := s.GPCPurposes(ctx)
+	if err != nil {
+		return err
+	}
+	cl := sub.Client.trimmed()
+	now := s.now()
+	snapshot := map[string]string{
+		"form": f.Key, "form_name": f.Name, "email": email, "first_name": sub.FirstName, "last_name": sub.LastName,
+		"purposes": strings.Join(chosen, ","), "terms_accepted": strconv.FormatBool(sub.Terms), "terms_text": f.TermsText,
+		"privacy_url": f.PrivacyURL, "language": lang, "gpc": strconv.FormatBool(sub.GPC), "submitted_at": now.Format(time.RFC3339Nano),
+	}
+	offers, err := s.Offers(ctx, f, lang)
+	if err != nil {
+		return err
+	}
+	var mailPurposes []map[string]any
+	for _, o := range offers {
+		if slices.Contains(chosen, o.Key) {
+			snapshot["text."+o.Key] = o.ConsentText
+			snapshot["version."+o.Key] = strconv.Itoa(o.TextVersion)
+			mailPurposes = append(mailPurposes, map[string]any{"Name": o.Name, "ConsentText": o.ConsentText})
+		}
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		pid, status, err := s.matchOrCreate(tx, email, sub, lang)
+		if err != nil || status != ledger.StatusActive {
+			return err // a restricted or erased person gets the same answer, and nothing changes
+		}
+		ev := ledger.Evidence{Note: "web form submission (double opt-in pending)", FormURL: sub.FormURL, Form: snapshot, IP: cl.IP, UserAgent: cl.UserAgent}
+		for _, key := range chosen {
+			var kind string
+			err := tx.QueryRow(`SELECT c.kind FROM consents c JOIN purposes p ON p.id = c.purpose_id WHERE c.person_id = ? AND p.key = ?`, pid, key).Scan(&kind)
+			if err != nil && !isNoRows(err) {
+				return err
+			}
+			// A submission by whoever knows the address never lowers a
+			// consent the person gave: granted stays granted until confirmed.
+			if kind == string(ledger.Granted) {
+				continue
+			}
+			if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Pending, LegalBasis: ledger.Consent,
+				Source: "web_form", Language: lang, TextVersion: atoi(snapshot["version."+key]), Evidence: ev}); err != nil {
+				return err
+			}
+		}
+		if sub.GPC {
+			for _, key := range gpc {
+				if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected, LegalBasis: ledger.Consent,
+					Source: "web_form", Language: lang, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: sub.FormURL, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
+					return err
+				}
+			}
+		}
+		raw, h := newToken()
+		snap, _ := json.Marshal(snapshot)
+		if _, err := tx.Exec(`INSERT INTO optins (token_hash, person_id, form_id, purposes, snapshot, ip, user_agent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			h, pid, f.ID, strings.Join(chosen, ","), string(snap), cl.IP, cl.UserAgent, store.Micros(now), store.Micros(now.Add(OptinTTL))); err != nil {
+			return fmt.Errorf("outreach: store opt-in: %w", err)
+		}
+		privacy := f.PrivacyURL
+		if privacy == "" {
+			privacy = s.cfg.PrivacyURL
+		}
+		_, err = mail.Enqueue(tx, mail.Message{Template: "optin", Language: lang, PersonID: pid, To: email, Data: map[string]any{
+			"Name": sub.FirstName, "Controller": s.cfg.Controller, "FormName": f.Name, "Purposes": mailPurposes, "PrivacyURL": privacy,
+			"ConfirmURL": s.cfg.PublicURL + "/f/confirm/" + raw + "?lang=" + lang, "ExpiresHours": int(OptinTTL.Hours())}})
+		return err
+	})
+	return err
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// matchOrCreate finds the person with the address or creates them. A
+// known person's data is not changed by an unconfirmed submission.
+func (s *Service) matchOrCreate(tx *store.Tx, email string, sub Submission, lang string) (int64, string, error) {
+	var pid int64
+	var status string
+	err := tx.QueryRow(`SELECT p.id, p.status FROM person_emails e JOIN persons p ON p.id = e.person_id WHERE e.email = ?`, email).Scan(&pid, &status)
+	if err == nil || !isNoRows(err) {
+		return pid, status, err
+	}
+	pid, err = s.ledger.CreatePersonTx(tx, audit.Actor{Type: "subject", ID: "web_form"}, ledger.PersonInput{
+		FirstName: sub.FirstName, LastName: sub.LastName, Emails: []string{email}, Language: lang, Source: "web_form", Reason: "web form submission"})
+	return pid, ledger.StatusActive, err
+}
+
+// Confirmed is what a confirmation click did.
+type Confirmed struct {
+	PersonID int64
+	Purposes []string
+	// Token is a fresh preference link token for the person.
+	Token string
+}
+
+// Confirm turns the pending consents of a double opt-in into granted ones
+// (once; the link expires after OptinTTL), keeping the proof of both steps,
+// and mails the confirmation with the person's preference link.
+func (s *Service) Confirm(ctx context.Context, raw string, cl Client) (*Confirmed, error) {
+	if !validTokenShape(raw) {
+		return nil, ErrInvalidToken
+	}
+	cl = cl.trimmed()
+	var out *Confirmed
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		out = nil
+		now := s.now()
+		var id, pid, created, expires int64
+		var purposes, snapshot, ip, ua string
+		var confirmed *int64
+		err := tx.QueryRow(`SELECT id, person_id, purposes, snapshot, ip, user_agent, created_at, expires_at, confirmed_at FROM optins WHERE token_hash = ?`, hashToken(raw)).
+			Scan(&id, &pid, &purposes, &snapshot, &ip, &ua, &created, &expires, &confirmed)
+		if isNoRows(err) {
+			return ErrInvalidToken
+		}
+		if err != nil {
+			return err
+		}
+		if confirmed != nil {
+			return ErrUsed
+		}
+		if store.Micros(now) >= expires {
+			return ErrInvalidToken
+		}
+		if _, err := tx.Exec(`UPDATE optins SET confirmed_at = ?, confirm_ip = ?, confirm_ua = ? WHERE id = ?`, store.Micros(now), cl.IP, cl.UserAgent, id); err != nil {
+			return err
+		}
+		form := map[string]string{}
+		json.Unmarshal([]byte(snapshot), &form)
+		form["signup_ip"], form["signup_user_agent"] = ip, ua
+		form["signup_at"] = store.FromMicros(created).Format(time.RFC3339Nano)
+		form["confirmed_at"] = now.Format(time.RFC3339Nano)
+		lang := form["language"]
+		var mailPurposes []map[string]any
+		for _, key := range strings.Split(purposes, ",") {
+			var archived int
+			var name, desc *string
+			err := tx.QueryRow(`SELECT p.archived, t.name, t.description FROM purposes p
+				LEFT JOIN purpose_texts t ON t.purpose_id = p.id AND t.version = p.current_version AND t.language = ? WHERE p.key = ?`, mail.Language(lang), key).Scan(&archived, &name, &desc)
+			if isNoRows(err) || archived != 0 {
+				continue // archived since the sign-up: nothing to grant
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Granted, LegalBasis: ledger.Consent,
+				Source: "web_form", Language: lang, TextVersion: atoi(form["version."+key]),
+				Evidence: ledger.Evidence{Note: "double opt-in confirmed", FormURL: form["form"], Form: form, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
+				return err
+			}
+			item := map[string]any{"Name": key, "Description": "", "LegalBasis": string(ledger.Consent)}
+			if name != nil {
+				item["Name"], item["Description"] = *name, *desc
+			}
+			mailPurposes = append(mailPurposes, item)
+		}
+		tok, err := s.IssueTokenTx(tx, pid)
+		if err != nil {
+			return err
+		}
+		privacy := form["privacy_url"]
+		if privacy == "" {
+			privacy = s.cfg.PrivacyURL
+		}
+		if _, err := mail.Enqueue(tx, mail.Message{Template: "welcome", Language: lang, PersonID: pid, To: form["email"], Data: map[string]any{
+			"Name": form["first_name"], "Controller": s.cfg.Controller, "Purposes": mailPurposes, "PrivacyURL": privacy, "PreferenceURL": s.PreferenceURL(tok)}}); err != nil {
+			return err
+		}
+		out = &Confirmed{PersonID: pid, Purposes: strings.Split(purposes, ","), Token: tok}
+		return nil
+	})
+	return out, err
+}
+
+// GPCPurposes are the purposes a Global Privacy Control signal objects to
+// (sale, sharing, tracking).
+func (s *Service) GPCPurposes(ctx context.Context) ([]string, error) {
+	v, err := s.setting(ctx, "outreach.gpc_purposes", "")
+	if err != nil || v == "" {
+		return nil, err
+	}
+	return strings.Split(v, ","), nil
+}
+
+// SetGPCPurposes flags the purposes a GPC signal objects to (staff, audited).
+func (s *Service) SetGPCPurposes(ctx context.Context, actor audit.Actor, keys []string) error {
+	for _, k := range keys {
+		if _, err := s.ledger.Purpose(ctx, k); err != nil {
+			return &InputError{Fields: map[string]string{"gpc_purposes": "unknown purpose " + k}}
+		}
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		v := strings.Join(keys, ",")
+		if err := setSettingTx(tx, "outreach.gpc_purposes", v); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, s.now(), audit.Entry{Actor: actor, Action: "setting.update", ObjectType: "setting", ObjectID: "outreach.gpc_purposes", After: keys}, nil)
+		return err
+	})
+}

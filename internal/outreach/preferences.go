@@ -1,0 +1,297 @@
+package outreach
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/store"
+)
+
+// PurposeChoice is one purpose as the person sees it on their page.
+type PurposeChoice struct {
+	Key         string
+	Name        string
+	Description string
+	ConsentText string
+	TextVersion int
+	LegalBasis  ledger.LegalBasis // the basis it is processed on now, or the default
+	// Consentable: the person decides (grant or withdraw); otherwise the
+	// purpose is shown for information.
+	Consentable bool
+	Granted     bool
+	State       ledger.EventKind
+}
+
+// Preferences is what the preference page shows.
+type Preferences struct {
+	Person   *ledger.Person
+	Purposes []PurposeChoice
+	// OpenErasure: an erasure request is waiting for the privacy officer.
+	OpenErasure bool
+	// PendingRectification: a correction waits for staff review.
+	PendingRectification bool
+}
+
+func text(p *ledger.Purpose, lang string) ledger.Text {
+	if t, ok := p.Texts[lang]; ok && t.Name != "" {
+		return t
+	}
+	return p.Texts["en"]
+}
+
+// personSelect reads what the preference page shows of a person, with
+// their open requests, in one query.
+const personSelect = `SELECT p.id, p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
+	(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1),
+	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'erasure'),
+	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'rectification')
+	FROM persons p`
+
+// Preferences returns every active purpose with the person's current
+// choice, in their language.
+func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences, error) {
+	return s.preferences(ctx, personSelect+` WHERE p.id = ?`, personID)
+}
+
+// PreferencesForToken is Preferences for the person of a valid preference
+// link: the page's whole read in two queries.
+func (s *Service) PreferencesForToken(ctx context.Context, raw string) (*Preferences, error) {
+	if !validTokenShape(raw) {
+		return nil, ErrInvalidToken
+	}
+	return s.preferences(ctx, personSelect+` JOIN preference_tokens t ON t.person_id = p.id
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`, hashToken(raw), store.Micros(s.now()))
+}
+
+func (s *Service) preferences(ctx context.Context, query string, args ...any) (*Preferences, error) {
+	p := &ledger.Person{}
+	out := &Preferences{Person: p}
+	var email *string
+	var erasures, rectifications int
+	st, err := s.db.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	err = st.QueryRowContext(ctx, args...).Scan(&p.ID, &p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
+		&p.Address.City, &p.Address.Country, &p.Status, &email, &erasures, &rectifications)
+	if isNoRows(err) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outreach: preferences: %w", err)
+	}
+	if email != nil {
+		p.Emails = []string{*email}
+	}
+	out.OpenErasure, out.PendingRectification = erasures > 0, rectifications > 0
+	st, err = s.db.Stmt(ctx, `SELECT pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, t.language, t.name, t.description, t.consent_text,
+		c.kind, c.legal_basis, c.valid_until
+		FROM purposes pu
+		LEFT JOIN purpose_texts t ON t.purpose_id = pu.id AND t.version = pu.current_version AND t.language IN (?, 'en')
+		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ?
+		WHERE pu.archived = 0 ORDER BY pu.id, CASE WHEN t.language = ? THEN 0 ELSE 1 END`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, p.Language, p.ID, p.Language)
+	if err != nil {
+		return nil, fmt.Errorf("outreach: preferences: %w", err)
+	}
+	defer rows.Close()
+	now := store.Micros(s.now())
+	for rows.Next() {
+		var c PurposeChoice
+		var def, allowed string
+		var lang, name, desc, ctext, kind, basis *string
+		var until *int64
+		if err := rows.Scan(&c.Key, &def, &allowed, &c.TextVersion, &lang, &name, &desc, &ctext, &kind, &basis, &until); err != nil {
+			return nil, err
+		}
+		if n := len(out.Purposes); n > 0 && out.Purposes[n-1].Key == c.Key {
+			continue // the English fallback row of a purpose already shown
+		}
+		if name != nil {
+			c.Name, c.Description, c.ConsentText = *name, *desc, *ctext
+		}
+		c.LegalBasis, c.State = ledger.LegalBasis(def), "none"
+		c.Consentable = slices.Contains(strings.Split(allowed, ","), string(ledger.Consent))
+		if kind != nil {
+			c.State, c.LegalBasis = ledger.EventKind(*kind), ledger.LegalBasis(*basis)
+			if c.State == ledger.Granted && until != nil && *until <= now {
+				c.State = ledger.Expired
+			}
+		}
+		c.Granted = c.State == ledger.Granted && c.LegalBasis == ledger.Consent
+		out.Purposes = append(out.Purposes, c)
+	}
+	return out, rows.Err()
+}
+
+// Choice is a grant or withdrawal made on the preference page.
+type Choice struct {
+	Purpose     string
+	Grant       bool
+	TextVersion int    // the version shown
+	Language    string // the language shown
+	Client      Client
+}
+
+// SetConsent records the person's own grant or withdrawal: source
+// "self_service", with IP, user agent and the text version shown.
+func (s *Service) SetConsent(ctx context.Context, personID int64, c Choice) error {
+	kind := ledger.Withdrawn
+	if c.Grant {
+		kind = ledger.Granted
+	}
+	cl := c.Client.trimmed()
+	_, err := s.ledger.RecordConsent(ctx, Subject(personID), ledger.ConsentInput{
+		PersonID: personID, Purpose: c.Purpose, Kind: kind, LegalBasis: ledger.Consent, Source: "self_service",
+		TextVersion: c.TextVersion, Language: c.Language,
+		Evidence: ledger.Evidence{Note: "preference page", IP: cl.IP, UserAgent: cl.UserAgent},
+	})
+	return err
+}
+
+// Self-service request kinds.
+const (
+	KindErasure       = "erasure"
+	KindRectification = "rectification"
+)
+
+// Contact is the contact data a person may correct themself.
+type Contact struct {
+	FirstName, LastName               string
+	Street, PostalCode, City, Country string
+	Language                          string
+}
+
+// RectificationMode says whether corrections apply at once ("direct") or
+// wait for staff review ("review").
+func (s *Service) RectificationMode(ctx context.Context) (string, error) {
+	return s.setting(ctx, "outreach.rectification", "direct")
+}
+
+// SetRectificationMode changes the mode (staff setting, audited).
+func (s *Service) SetRectificationMode(ctx context.Context, actor audit.Actor, mode string) error {
+	if mode != "direct" && mode != "review" {
+		return &InputError{Fields: map[string]string{"mode": "must be direct or review"}}
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if err := setSettingTx(tx, "outreach.rectification", mode); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, s.now(), audit.Entry{Actor: actor, Action: "setting.update", ObjectType: "setting", ObjectID: "outreach.rectification", After: mode}, nil)
+		return err
+	})
+}
+
+// Rectify corrects the person's contact data, directly or as a request for
+// staff review, as the setting says. It reports whether it was applied.
+func (s *Service) Rectify(ctx context.Context, personID int64, c Contact, cl Client) (applied bool, err error) {
+	fields := map[string]string{}
+	for name, v := range map[string]string{"first_name": c.FirstName, "last_name": c.LastName, "street": c.Street, "postal_code": c.PostalCode, "city": c.City, "country": c.Country} {
+		if len(v) > 200 || strings.ContainsAny(v, "\x00\r\n") {
+			fields[name] = "too long"
+		}
+	}
+	if c.Language != "" && c.Language != "en" && c.Language != "de" && c.Language != "da" {
+		fields["language"] = "unknown"
+	}
+	if len(fields) > 0 {
+		return false, &InputError{Fields: fields}
+	}
+	mode, err := s.RectificationMode(ctx)
+	if err != nil {
+		return false, err
+	}
+	if mode == "direct" {
+		addr := ledger.Address{Street: c.Street, PostalCode: c.PostalCode, City: c.City, Country: c.Country}
+		patch := ledger.PersonPatch{FirstName: &c.FirstName, LastName: &c.LastName, Address: &addr, Reason: "rectification on the preference page (GDPR Art. 16)"}
+		if c.Language != "" {
+			patch.Language = &c.Language
+		}
+		_, err := s.ledger.UpdatePerson(ctx, Subject(personID), personID, patch)
+		return err == nil, err
+	}
+	return false, s.addRequest(ctx, personID, KindRectification, c, cl)
+}
+
+// RequestErasure files an erasure request (GDPR Art. 17) for the privacy
+// officer. A second request while one is open changes nothing.
+func (s *Service) RequestErasure(ctx context.Context, personID int64, cl Client) error {
+	return s.addRequest(ctx, personID, KindErasure, nil, cl)
+}
+
+func (s *Service) addRequest(ctx context.Context, personID int64, kind string, payload any, cl Client) error {
+	cl = cl.trimmed()
+	body, _ := json.Marshal(payload)
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if kind == KindErasure {
+			var n int
+			if err := tx.QueryRow(`SELECT COUNT(*) FROM selfservice_requests WHERE person_id = ? AND kind = ? AND status = 'open'`, personID, kind).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+		}
+		now := s.now()
+		id, err := tx.InsertID(`INSERT INTO selfservice_requests (person_id, kind, payload, status, ip, user_agent, created_at) VALUES (?, ?, ?, 'open', ?, ?, ?)`,
+			personID, kind, string(body), cl.IP, cl.UserAgent, store.Micros(now))
+		if err != nil {
+			return fmt.Errorf("outreach: file request: %w", err)
+		}
+		return recordPerson(tx, now, audit.Entry{Actor: Subject(personID), Action: "selfservice." + kind + "_request", ObjectType: "selfservice_request",
+			ObjectID: strconv.FormatInt(id, 10), PersonID: personID, After: map[string]any{"kind": kind, "payload": json.RawMessage(body), "ip": cl.IP, "user_agent": cl.UserAgent}})
+	})
+}
+
+// Export is the person's data as they download it (GDPR Art. 15, 20).
+type Export struct {
+	Person   *ledger.Person         `json:"person"`
+	Consents []ledger.ConsentState  `json:"consents"`
+	History  []*ledger.ConsentEvent `json:"consent_history"`
+	Requests []map[string]any       `json:"requests"`
+}
+
+// ExportData collects the person's data.
+func (s *Service) ExportData(ctx context.Context, personID int64) (*Export, error) {
+	p, err := s.ledger.Person(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.ledger.Consents(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.ledger.History(ctx, personID, "")
+	if err != nil {
+		return nil, err
+	}
+	// Evidence of others' actions (staff notes, files) stays out; IPs and
+	// user agents are the person's own.
+	for _, ev := range h {
+		ev.Evidence.Files = nil
+	}
+	out := &Export{Person: p, Consents: st, History: h, Requests: []map[string]any{}}
+	rows, err := s.db.Query(ctx, `SELECT kind, status, created_at FROM selfservice_requests WHERE person_id = ? ORDER BY id`, personID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, status string
+		var at int64
+		if err := rows.Scan(&kind, &status, &at); err != nil {
+			return nil, err
+		}
+		out.Requests = append(out.Requests, map[string]any{"kind": kind, "status": status, "created_at": store.FromMicros(at)})
+	}
+	return out, rows.Err()
+}
