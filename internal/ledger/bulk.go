@@ -67,6 +67,8 @@ type Bulk struct {
 	sqlite     bool
 	restore    []string       // SQLite: pragmas that undo the import's settings
 	ins        []*multiInsert // persons, emails, phones, keys, events, consents, audit
+	blocked    map[string]bool // blocklist hashes, read on first use
+	blockKey   []byte
 }
 
 type bulkSource struct {
