@@ -33,6 +33,11 @@ type env struct {
 
 func newEnv(t *testing.T, e storetest.Engine) *env {
 	t.Helper()
+	return newEnvTB(t, e)
+}
+
+func newEnvTB(t testing.TB, e storetest.Engine) *env {
+	t.Helper()
 	ctx := context.Background()
 	opts := storetest.Options(t, e)
 	db, err := store.Open(ctx, opts)
