@@ -67,8 +67,10 @@ type Bulk struct {
 	sqlite     bool
 	restore    []string       // SQLite: pragmas that undo the import's settings
 	ins        []*multiInsert // persons, emails, phones, keys, events, consents, audit
-	blocked    map[string]bool // blocklist hashes, read on first use
-	blockKey   []byte
+
+	// The blocklist's hashes and key, read on first use.
+	blocked  map[string]bool
+	blockKey []byte
 }
 
 type bulkSource struct {

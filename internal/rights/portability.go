@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -54,7 +55,7 @@ type PortableNote struct {
 }
 
 // Portability gathers the Art. 20 export of a verified portability request.
-func (s *Service) Portability(ctx context.Context, requestID int64) (*Portable, error) {
+func (s *Service) Portability(ctx context.Context, actor audit.Actor, requestID int64, format string) (*Portable, error) {
 	r, err := s.Request(ctx, requestID)
 	if err != nil {
 		return nil, err
@@ -63,7 +64,11 @@ func (s *Service) Portability(ctx context.Context, requestID int64) (*Portable, 
 	if err != nil {
 		return nil, err
 	}
-	return s.PersonPortable(ctx, pid)
+	out, err := s.PersonPortable(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.logDisclosure(ctx, actor, r, "request.portability", format)
 }
 
 // PersonPortable gathers the data a person provided.

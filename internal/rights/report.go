@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/store"
@@ -109,8 +111,9 @@ func (s *Service) SetReportSections(ctx context.Context, sections []string) erro
 	})
 }
 
-// Report gathers the Art. 15 report for a verified access request.
-func (s *Service) Report(ctx context.Context, requestID int64) (*Report, error) {
+// Report gathers the Art. 15 report for a verified access request; the
+// disclosure is audit-logged.
+func (s *Service) Report(ctx context.Context, actor audit.Actor, requestID int64, format string) (*Report, error) {
 	r, err := s.Request(ctx, requestID)
 	if err != nil {
 		return nil, err
@@ -124,6 +127,9 @@ func (s *Service) Report(ctx context.Context, requestID int64) (*Report, error) 
 		return nil, err
 	}
 	rep.RequestID = requestID
+	if err := s.logDisclosure(ctx, actor, r, "request.report", format); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -145,7 +151,9 @@ func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) 
 	rep := &Report{GeneratedAt: s.now().Truncate(time.Second), Language: p.Language, Sections: sections, Recipients: []string{}, Rights: RightsText(p.Language)}
 	if on(SectionPerson) {
 		cp := *p
-		cp.Custom = nil
+		if !on(SectionCustom) {
+			cp.Custom = map[string]any{}
+		}
 		rep.Person = &cp
 	}
 	if on(SectionCustom) && len(p.Custom) > 0 {
@@ -242,4 +250,12 @@ func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) 
 		}
 	}
 	return rep, nil
+}
+
+// logDisclosure records that data of the case's person left the system.
+func (s *Service) logDisclosure(ctx context.Context, actor audit.Actor, r *Request, action, format string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		return appendAudit(tx, s.now(), audit.Entry{Actor: actor, Action: action, ObjectType: "rights_request", ObjectID: strconv.FormatInt(r.ID, 10),
+			PersonID: deref(r.PersonID), After: map[string]string{"format": format}})
+	})
 }

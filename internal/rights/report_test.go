@@ -21,7 +21,7 @@ func TestAccessReportInEveryFormat(t *testing.T) {
 		p, _ := e.richPerson(t)
 		c := e.verifiedCase(t, p.ID, rights.TypeAccess)
 		must[*rights.Request](t)(e.r.AddNote(ctx, officer, c.ID, "INTERNAL-NOTE-do-not-disclose"))
-		rep := must[*rights.Report](t)(e.r.Report(ctx, c.ID))
+		rep := must[*rights.Report](t)(e.r.Report(ctx, officer, c.ID, "json"))
 		if rep.Language != "de" || rep.Person.LastName != "Quixotefield" || len(rep.Activities) != 1 || len(rep.Documents) != 1 ||
 			len(rep.Relationships) != 1 || len(rep.BusinessRecords) != 1 || len(rep.Consents) != 2 || len(rep.Purposes) < 2 || len(rep.Rights) == 0 {
 			t.Fatalf("report: %+v", rep)
@@ -78,7 +78,7 @@ func TestAccessReportInEveryFormat(t *testing.T) {
 		if err := e.r.SetReportSections(ctx, []string{"notes"}); code(err) != "validation" {
 			t.Fatalf("unknown section: %v", err)
 		}
-		rep = must[*rights.Report](t)(e.r.Report(ctx, c.ID))
+		rep = must[*rights.Report](t)(e.r.Report(ctx, officer, c.ID, "json"))
 		if rep.Person == nil || len(rep.Consents) == 0 || rep.Activities != nil || rep.Documents != nil || rep.BusinessRecords != nil {
 			t.Fatalf("sections not honoured: %+v", rep)
 		}
@@ -91,7 +91,7 @@ func TestPortabilityExport(t *testing.T) {
 		ctx := e.ctx
 		p, _ := e.richPerson(t)
 		c := e.verifiedCase(t, p.ID, rights.TypePortability)
-		x := must[*rights.Portable](t)(e.r.Portability(ctx, c.ID))
+		x := must[*rights.Portable](t)(e.r.Portability(ctx, officer, c.ID, "json"))
 		b, _ := json.Marshal(x)
 		var back map[string]any
 		if err := json.Unmarshal(b, &back); err != nil || back["$schema"] != rights.PortabilitySchema {
@@ -118,7 +118,7 @@ func TestPortabilityExport(t *testing.T) {
 			t.Fatalf("csv e-mail rows: %d", emails)
 		}
 		a := must[*rights.Request](t)(e.r.CreateRequest(ctx, officer, rights.RequestInput{PersonID: &p.ID, Type: rights.TypePortability}))
-		if _, err := e.r.Portability(ctx, a.ID); code(err) != "identity-not-verified" {
+		if _, err := e.r.Portability(ctx, officer, a.ID, "json"); code(err) != "identity-not-verified" {
 			t.Fatalf("export before verification: %v", err)
 		}
 		_ = ledger.StatusActive

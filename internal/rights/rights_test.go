@@ -281,11 +281,11 @@ func TestNothingIsErasedOrDisclosedBeforeVerification(t *testing.T) {
 		if _, err := e.r.Erase(ctx, officer, c.ID, 3, ""); code(err) != "identity-not-verified" {
 			t.Fatalf("erase before verification: %v", err)
 		}
-		if _, err := e.r.Report(ctx, c.ID); code(err) != "wrong-request-type" {
+		if _, err := e.r.Report(ctx, officer, c.ID, "json"); code(err) != "wrong-request-type" {
 			t.Fatalf("report from an erasure case: %v", err)
 		}
 		a := must[*rights.Request](t)(e.r.CreateRequest(ctx, officer, rights.RequestInput{PersonID: &p.ID, Type: rights.TypeAccess}))
-		if _, err := e.r.Report(ctx, a.ID); code(err) != "identity-not-verified" {
+		if _, err := e.r.Report(ctx, officer, a.ID, "json"); code(err) != "identity-not-verified" {
 			t.Fatalf("report before verification: %v", err)
 		}
 		if got := must[*ledger.Person](t)(e.l.Person(ctx, p.ID)); got.FirstName != "Zebulon" {
