@@ -34,6 +34,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Commands: []*cli.Command{
 			serveCommand(), migrateCommand(), userCommand(), tokenCommand(), importCommand(),
 			checkCommand(), auditCommand(), backupCommand(), benchCommand(),
+			importRecordsCommand(), rightsCommand(),
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
