@@ -86,6 +86,12 @@ type Request struct {
 // Open reports whether the case still needs an answer.
 func (r *Request) Open() bool { return r.Status != StatusCompleted && r.Status != StatusRejected }
 
+// OverdueDays is how many days the deadline has passed (0 when it has not).
+func (r *Request) OverdueDays() int { return max(0, -r.DaysLeft) }
+
+// AssignedTo reports whether the case is assigned to the user.
+func (r *Request) AssignedTo(userID int64) bool { return r.AssigneeID != nil && *r.AssigneeID == userID }
+
 // Verified reports whether the requester's identity was checked.
 func (r *Request) Verified() bool { return r.VerifiedAt != nil }
 

@@ -1,0 +1,121 @@
+package ui_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/storetest"
+)
+
+// A privacy officer opens an erasure request, verifies the identity,
+// previews level 3 and anonymizes; marketing sees no request at all and
+// staff cannot erase.
+func TestRequestCaseFromListToErasure(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := context.Background()
+		po, u := e.user(auth.RolePrivacyOfficer, "de")
+		po.login(u.Email, password)
+
+		token := po.csrf("/requests")
+		code, _, h := po.do("POST", "/requests", url.Values{"csrf": {token}, "type": {"erasure"}, "requester_email": {"grete@example.dk"}, "country": {"DK"}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/requests/") {
+			t.Fatalf("create request: %d %s", code, h.Get("Location"))
+		}
+		casePath, _, _ := strings.Cut(h.Get("Location"), "?")
+		code, page, _ := po.do("GET", h.Get("Location"), nil)
+		if code != 200 || !strings.Contains(page, "Anfrage angelegt") || !strings.Contains(page, "Østergaard") || !strings.Contains(page, "nicht geprüft") {
+			t.Fatalf("case page: %d", code)
+		}
+		// Nothing is erased before the identity check.
+		if code, _, _ := po.do("GET", casePath+"/erasure?level=3", nil); code != http.StatusUnprocessableEntity {
+			t.Fatalf("preview before verification: %d", code)
+		}
+		code, page, _ = po.do("GET", "/requests", nil)
+		if code != 200 || !strings.Contains(page, `data-count="open">1<`) || !strings.Contains(page, "Löschung (Art. 17)") || !strings.Contains(page, "light-green") {
+			t.Fatalf("request list: %d", code)
+		}
+		if code, _, _ := po.do("POST", casePath+"/verify", url.Values{"csrf": {token}, "method": {"Personalausweis geprüft"}}); code != http.StatusSeeOther {
+			t.Fatalf("verify: %d", code)
+		}
+		code, page, _ = po.do("GET", casePath+"/erasure?level=3", nil)
+		if code != 200 || !strings.Contains(page, "Endgültig anonymisieren") || !strings.Contains(page, "grete@example.dk") || !strings.Contains(page, `data-action="destroy"`) {
+			t.Fatalf("erasure preview: %d", code)
+		}
+		// Staff may manage cases but not erase; marketing sees none.
+		staff, su := e.user(auth.RoleStaff, "")
+		staff.login(su.Email, password)
+		if code, page, _ := staff.do("GET", casePath, nil); code != 200 || strings.Contains(page, "erasure-preview") {
+			t.Fatalf("staff case page: %d", code)
+		}
+		if code, _, _ := staff.do("GET", casePath+"/erasure?level=3", nil); code != http.StatusForbidden {
+			t.Fatalf("staff preview: %d", code)
+		}
+		stoken := staff.csrf(casePath)
+		if code, _, _ := staff.do("POST", casePath+"/erase", url.Values{"csrf": {stoken}, "level": {"3"}}); code != http.StatusForbidden {
+			t.Fatalf("staff erase: %d", code)
+		}
+		mk, mu := e.user(auth.RoleMarketing, "")
+		mk.login(mu.Email, password)
+		if code, _, _ := mk.do("GET", "/requests", nil); code != http.StatusForbidden {
+			t.Fatalf("marketing list: %d", code)
+		}
+		if code, _, _ := po.do("POST", casePath+"/erase", url.Values{"level": {"3"}}); code != http.StatusForbidden {
+			t.Fatalf("erase without CSRF: %d", code)
+		}
+
+		if code, _, _ := po.do("POST", casePath+"/erase", url.Values{"csrf": {token}, "level": {"3"}}); code != http.StatusSeeOther {
+			t.Fatalf("erase: %d", code)
+		}
+		p, err := e.ledger.Person(ctx, e.person.ID)
+		if err != nil || p.Status != ledger.StatusAnonymized || p.LastName != "" {
+			t.Fatalf("after erasure: %+v %v", p, err)
+		}
+		code, page, _ = po.do("GET", casePath+"?done=erase", nil)
+		if code != 200 || !strings.Contains(page, "Gelöscht.") || strings.Contains(page, "Østergaard") {
+			t.Fatalf("case after erasure: %d", code)
+		}
+		if code, _, _ := po.do("POST", casePath+"/complete", url.Values{"csrf": {token}, "outcome": {"anonymisiert, Person informiert"}}); code != http.StatusSeeOther {
+			t.Fatalf("complete: %d", code)
+		}
+		// Creating the erased address again is refused with a clear message.
+		token = po.csrf("/contacts/new")
+		code, page, _ = po.do("POST", "/contacts", url.Values{"csrf": {token}, "last_name": {"Neu"}, "email": {"grete@example.dk"}, "language": {"da"}})
+		if code == http.StatusSeeOther || !strings.Contains(page, "Sperrliste") && !strings.Contains(page, "blocklist") {
+			t.Fatalf("re-creating an erased address: %d", code)
+		}
+	})
+}
+
+func TestAccessReportDownloadFromTheCasePage(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		b, u := e.user(auth.RoleStaff, "")
+		b.login(u.Email, password)
+		token := b.csrf("/requests")
+		_, _, h := b.do("POST", "/requests", url.Values{"csrf": {token}, "type": {"access"}, "person_id": {itoa(e.person.ID)}, "received_on": {"2026-01-31"}})
+		casePath, _, _ := strings.Cut(h.Get("Location"), "?")
+		if code, _, _ := b.do("GET", casePath+"/report/pdf", nil); code != http.StatusConflict && code != http.StatusUnprocessableEntity {
+			t.Fatalf("report before verification: %d", code)
+		}
+		b.do("POST", casePath+"/verify", url.Values{"csrf": {token}, "method": {"known address"}})
+		code, body, hdr := b.do("GET", casePath+"/report/pdf", nil)
+		if code != 200 || hdr.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(body, "%PDF-") {
+			t.Fatalf("pdf report: %d %s", code, hdr.Get("Content-Type"))
+		}
+		code, body, _ = b.do("GET", casePath+"/report/html", nil)
+		if code != 200 || !strings.Contains(body, "Østergaard") {
+			t.Fatalf("html report: %d", code)
+		}
+		code, page, _ := b.do("GET", casePath, nil)
+		// 31 January + 1 month = 28 February 2026, a Saturday: due Monday 2 March.
+		if code != 200 || !strings.Contains(page, "2026-03-02") {
+			t.Fatalf("case page due date: %d", code)
+		}
+	})
+}
