@@ -90,7 +90,9 @@ func (r *Request) Open() bool { return r.Status != StatusCompleted && r.Status !
 func (r *Request) OverdueDays() int { return max(0, -r.DaysLeft) }
 
 // AssignedTo reports whether the case is assigned to the user.
-func (r *Request) AssignedTo(userID int64) bool { return r.AssigneeID != nil && *r.AssigneeID == userID }
+func (r *Request) AssignedTo(userID int64) bool {
+	return r.AssigneeID != nil && *r.AssigneeID == userID
+}
 
 // Verified reports whether the requester's identity was checked.
 func (r *Request) Verified() bool { return r.VerifiedAt != nil }
