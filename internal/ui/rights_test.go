@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
+
+	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/storetest"
@@ -116,6 +119,49 @@ func TestAccessReportDownloadFromTheCasePage(t *testing.T) {
 		// 31 January + 1 month = 28 February 2026, a Saturday: due Monday 2 March.
 		if code != 200 || !strings.Contains(page, "2026-03-02") {
 			t.Fatalf("case page due date: %d", code)
+		}
+	})
+}
+
+// A restricted person (Art. 18) is left out of contact exports.
+func TestRestrictedPersonIsNotExported(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		other, err := e.ledger.CreatePerson(context.Background(), audit.System, ledger.PersonInput{LastName: "Active", Emails: []string{"active@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, u := e.user(auth.RolePrivacyOfficer, "")
+		b.login(u.Email, password)
+		token := b.csrf("/requests")
+		_, _, h := b.do("POST", "/requests", url.Values{"csrf": {token}, "type": {"restriction"}, "person_id": {itoa(e.person.ID)}})
+		casePath, _, _ := strings.Cut(h.Get("Location"), "?")
+		b.do("POST", casePath+"/verify", url.Values{"csrf": {token}, "method": {"known address"}})
+		if code, _, _ := b.do("POST", casePath+"/restrict", url.Values{"csrf": {token}, "reason": {"accuracy contested"}}); code != http.StatusSeeOther {
+			t.Fatalf("restrict: %d", code)
+		}
+		code, body, _ := b.do("POST", "/contacts/export.xlsx", url.Values{"csrf": {token}, "id": {itoa(e.person.ID), itoa(other.ID)}})
+		if code != 200 {
+			t.Fatalf("export: %d", code)
+		}
+		f, err := excelize.OpenReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, _ := f.GetRows(f.GetSheetName(0))
+		if len(rows) != 2 || !strings.Contains(strings.Join(rows[1], " "), "Active") {
+			t.Fatalf("export rows: %v", rows)
+		}
+		_, page, _ := b.do("GET", "/contacts/"+itoa(e.person.ID), nil)
+		if !strings.Contains(page, `class="badge"`) {
+			t.Fatal("no restriction badge on the contact card")
+		}
+		if code, _, _ := b.do("POST", casePath+"/lift", url.Values{"csrf": {token}, "reason": {"accuracy confirmed, person told"}}); code != http.StatusSeeOther {
+			t.Fatalf("lift: %d", code)
+		}
+		if p, _ := e.ledger.Person(context.Background(), e.person.ID); p.Status != ledger.StatusActive {
+			t.Fatalf("after lifting: %s", p.Status)
 		}
 	})
 }
