@@ -37,17 +37,17 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	return reportTmpl.Execute(w, reportView{r})
 }
 
-// FontPaths are where the PDF looks for DejaVu Sans (Debian's
+// fontPaths are where the PDF looks for DejaVu Sans (Debian's
 // fonts-dejavu-core), which covers names in any European script. Without
 // it the PDF falls back to Helvetica, which covers Latin-1 (German, Danish).
-var FontPaths = []string{"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/local/share/fonts/DejaVuSans.ttf"}
+var fontPaths = []string{"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/local/share/fonts/DejaVuSans.ttf"}
 
 var fontOnce sync.Once
 var fontBytes []byte
 
 func dejaVu() []byte {
 	fontOnce.Do(func() {
-		for _, p := range FontPaths {
+		for _, p := range fontPaths {
 			if b, err := os.ReadFile(p); err == nil {
 				fontBytes = b
 				return
@@ -326,7 +326,7 @@ func sheetName(s string) string {
 	return s
 }
 
-// Bytes renders the report in format: json, html, pdf or xlsx.
+// Render renders the report in format: json, html, pdf or xlsx.
 func (r *Report) Render(format string) ([]byte, string, error) {
 	var buf bytes.Buffer
 	var err error

@@ -82,7 +82,6 @@ func (s *Server) exportSelected(w http.ResponseWriter, r *http.Request, p page) 
 		return
 	}
 	ps, _, err := s.ledger.ListPersons(r.Context(), ledger.PersonFilter{IDs: ids, Limit: maxSelected})
-	ps = processable(ps)
 	var buf *bytes.Buffer
 	if err == nil {
 		buf, err = contactsWorkbook(p.Lang, ps)

@@ -305,6 +305,8 @@ var messages = map[string]map[string]string{
 		"dashboard.recent":         "Latest consent changes",
 		"dashboard.recent.none":    "No consent changes recorded yet.",
 		// Data-subject requests and erasure.
+		"requests.escalated":          "Escalated to the privacy officer (overdue)",
+		"requests.reminded":           "Reminder sent (due within 7 days)",
 		"nav.requests":                "Requests",
 		"requests.title":              "Data-subject requests",
 		"requests.counts":             "Open requests",
@@ -709,6 +711,8 @@ var messages = map[string]map[string]string{
 		"dashboard.recent":         "Neueste Änderungen an Einwilligungen",
 		"dashboard.recent.none":    "Noch keine Änderungen an Einwilligungen erfasst.",
 		// Data-subject requests and erasure.
+		"requests.escalated":          "An die Datenschutzbeauftragten eskaliert (überfällig)",
+		"requests.reminded":           "Erinnerung (fällig in 7 Tagen)",
 		"nav.requests":                "Anfragen",
 		"requests.title":              "Anfragen betroffener Personen",
 		"requests.counts":             "Offene Anfragen",
@@ -1113,6 +1117,8 @@ var messages = map[string]map[string]string{
 		"dashboard.recent":         "Seneste ændringer af samtykker",
 		"dashboard.recent.none":    "Der er endnu ikke registreret ændringer af samtykker.",
 		// Data-subject requests and erasure.
+		"requests.escalated":          "Eskaleret til databeskyttelsesrådgiveren (overskredet)",
+		"requests.reminded":           "Påmindelse (forfalder inden 7 dage)",
 		"nav.requests":                "Anmodninger",
 		"requests.title":              "Anmodninger fra registrerede",
 		"requests.counts":             "Åbne anmodninger",

@@ -294,14 +294,3 @@ func (s *Server) erasurePreview(w http.ResponseWriter, r *http.Request, p page) 
 	s.render(w, http.StatusOK, "erasure", p)
 }
 
-// processable drops the persons whose data must not be processed: those
-// restricted (GDPR Art. 18) and those anonymized. Exports use it.
-func processable(ps []*ledger.Person) []*ledger.Person {
-	out := ps[:0:0]
-	for _, p := range ps {
-		if p.Status == ledger.StatusActive {
-			out = append(out, p)
-		}
-	}
-	return out
-}

@@ -123,8 +123,9 @@ func TestAccessReportDownloadFromTheCasePage(t *testing.T) {
 	})
 }
 
-// A restricted person (Art. 18) is left out of contact exports.
-func TestRestrictedPersonIsNotExported(t *testing.T) {
+// A person restricted through a case (Art. 18) is marked as such in the
+// contact export and on the card, and the lifting is recorded.
+func TestRestrictionFromTheCasePage(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
 		e := newEnv(t, eng)
 		other, err := e.ledger.CreatePerson(context.Background(), audit.System, ledger.PersonInput{LastName: "Active", Emails: []string{"active@example.com"}})
@@ -150,7 +151,7 @@ func TestRestrictedPersonIsNotExported(t *testing.T) {
 		}
 		defer f.Close()
 		rows, _ := f.GetRows(f.GetSheetName(0))
-		if len(rows) != 2 || !strings.Contains(strings.Join(rows[1], " "), "Active") {
+		if len(rows) != 3 || !strings.Contains(strings.Join(rows[1], " "), "active") || !strings.Contains(strings.Join(rows[2], " "), "restricted") {
 			t.Fatalf("export rows: %v", rows)
 		}
 		_, page, _ := b.do("GET", "/contacts/"+itoa(e.person.ID), nil)
