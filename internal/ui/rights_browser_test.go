@@ -53,6 +53,13 @@ func TestBrowserRequestDashboardAndErasurePreview(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAxe(t, ctx, axe, "erasure preview")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/contacts/1/records"), chromedp.WaitVisible(chromedp.CSS(`#kind`))); err != nil {
+		t.Fatal(err)
+	}
+	checkAxe(t, ctx, axe, "linked records")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/requests/1/erasure?level=1"), chromedp.WaitVisible(chromedp.CSS(`#erasure-changes`))); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`a[href$="level=3"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-action="destroy"]`)),

@@ -1,9 +1,12 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -163,6 +166,64 @@ func TestRestrictionFromTheCasePage(t *testing.T) {
 		}
 		if p, _ := e.ledger.Person(context.Background(), e.person.ID); p.Status != ledger.StatusActive {
 			t.Fatalf("after lifting: %s", p.Status)
+		}
+	})
+}
+
+// Staff add an activity and a document on the contact's records page and
+// download the document again; marketing sees the page but adds nothing.
+func TestLinkedRecordsPage(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		b, u := e.user(auth.RoleStaff, "da")
+		b.login(u.Email, password)
+		path := "/contacts/" + itoa(e.person.ID) + "/records"
+		_, card, _ := b.do("GET", "/contacts/"+itoa(e.person.ID), nil)
+		if !strings.Contains(card, `href="`+path+`"`) {
+			t.Fatal("the contact card does not link the records page")
+		}
+		token := b.csrf(path)
+		if code, _, _ := b.do("POST", "/contacts/"+itoa(e.person.ID)+"/activities", url.Values{"csrf": {token}, "kind": {"meeting"}, "occurred_on": {"2026-03-02"}, "subject": {"Messe in Herning"}}); code != http.StatusSeeOther {
+			t.Fatalf("add activity: %d", code)
+		}
+		if code, _, _ := b.do("POST", "/contacts/"+itoa(e.person.ID)+"/activities", url.Values{"csrf": {token}, "kind": {"telex"}, "subject": {"x"}}); code != http.StatusUnprocessableEntity {
+			t.Fatalf("bad kind: %d", code)
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("csrf", token)
+		fw, _ := mw.CreateFormFile("file", "kontrakt.txt")
+		fw.Write([]byte("underskrevet kontrakt"))
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/contacts/"+itoa(e.person.ID)+"/documents", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("upload: %d", res.StatusCode)
+		}
+		code, page, _ := b.do("GET", path+"?done=1", nil)
+		if code != 200 || !strings.Contains(page, "Messe in Herning") || !strings.Contains(page, "Møde") || !strings.Contains(page, "kontrakt.txt") {
+			t.Fatalf("records page: %d", code)
+		}
+		m := regexp.MustCompile(`href="(/documents/\d+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatal("no document link")
+		}
+		if code, file, h := b.do("GET", m[1], nil); code != 200 || file != "underskrevet kontrakt" || h.Get("Content-Type") != "application/octet-stream" {
+			t.Fatalf("download: %d %q %s", code, file, h.Get("Content-Type"))
+		}
+		mk, mu := e.user(auth.RoleMarketing, "")
+		mk.login(mu.Email, password)
+		code, page, _ = mk.do("GET", path, nil)
+		if code != 200 || strings.Contains(page, `action="/contacts/`) || strings.Contains(page, "/requests/") {
+			t.Fatalf("marketing records page: %d", code)
+		}
+		if code, _, _ := mk.do("GET", m[1], nil); code != http.StatusForbidden {
+			t.Fatalf("marketing download: %d", code)
 		}
 	})
 }

@@ -89,6 +89,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.mux.HandleFunc("POST /contacts/export.xlsx", s.signedIn("contacts.export", s.exportSelected))
 	// More pages register here, one line each.
 	s.rightsRoutes()
+	s.recordRoutes()
 	s.mux.HandleFunc("GET /contacts/new", s.signedIn("contacts.edit", s.newContact))
 	s.mux.HandleFunc("POST /contacts", s.signedIn("contacts.edit", s.createContact))
 	s.mux.HandleFunc("GET /evidence/{sha256}", s.signedIn("contacts.view", s.evidence))
