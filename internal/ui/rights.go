@@ -293,4 +293,3 @@ func (s *Server) erasurePreview(w http.ResponseWriter, r *http.Request, p page) 
 	p.Title, p.Data = translate(p.Lang, "erasure.title", id), erasureData{Request: req, Plan: plan, Levels: []int{1, 2, 3}}
 	s.render(w, http.StatusOK, "erasure", p)
 }
-
