@@ -31,9 +31,15 @@ const (
 type Change struct {
 	Level  int    `json:"level"`
 	Action string `json:"action"` // withdraw, block, delete, clear, unlink, destroy, blocklist
-	What   string `json:"what"`
-	Count  int    `json:"count,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	// Key names what changes (purpose, mail, phones, address, emails_extra,
+	// activities, name, emails, custom, organisation, evidence,
+	// evidence_files, documents, relationships, requests,
+	// business_records, audit_key), for translations; What says it in English.
+	Key     string `json:"key"`
+	Subject string `json:"subject,omitempty"` // the purpose key, for purpose
+	What    string `json:"what"`
+	Count   int    `json:"count,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // ErasurePlan is the exact list of changes an erasure makes.
@@ -122,9 +128,13 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 	case ledger.StatusRestricted:
 		return nil, &ledger.Error{Kind: ledger.KindLocked, Code: "person-restricted", Message: "processing of this person is restricted (GDPR Art. 18): lift the restriction, recorded, before erasing"}
 	}
-	add := func(l int, action, what string, n int, detail string) {
+	add := func(l int, action, key, what string, n int, detail string) {
 		if l <= level {
-			p.Changes = append(p.Changes, Change{Level: l, Action: action, What: what, Count: n, Detail: detail})
+			c := Change{Level: l, Action: action, Key: key, What: what, Count: n, Detail: detail}
+			if key == "purpose" {
+				c.Subject = strings.TrimPrefix(what, "purpose ")
+			}
+			p.Changes = append(p.Changes, c)
 		}
 	}
 	rows, err := q.Query(`SELECT pu.key, c.kind, c.legal_basis FROM consents c JOIN purposes pu ON pu.id = c.purpose_id
@@ -139,7 +149,7 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 			return nil, err
 		}
 		p.purposes = append(p.purposes, x)
-		add(LevelBlock, "withdraw", "purpose "+x.key, 0, x.kind+" ("+x.basis+") → withdrawn")
+		add(LevelBlock, "withdraw", "purpose", "purpose "+x.key, 0, x.kind+" ("+x.basis+") → withdrawn")
 	}
 	rows.Close()
 	var blocked int
@@ -147,7 +157,7 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 		return nil, err
 	}
 	if blocked == 0 {
-		add(LevelBlock, "block", "mail of any kind", 0, "")
+		add(LevelBlock, "block", "mail", "mail of any kind", 0, "")
 	}
 	rows, err = q.Query(`SELECT email, is_primary FROM person_emails WHERE person_id = ? ORDER BY is_primary DESC, email`, pid)
 	if err != nil {
@@ -182,39 +192,39 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 	}
 	rows.Close()
 	if len(phones) > 0 {
-		add(LevelContact, "delete", "phone numbers", len(phones), strings.Join(phones, ", "))
+		add(LevelContact, "delete", "phones", "phone numbers", len(phones), strings.Join(phones, ", "))
 	}
 	if addr := strings.TrimSpace(strings.Join(nonEmpty(street, postal, city, country), ", ")); addr != "" {
-		add(LevelContact, "clear", "postal address", 0, addr)
+		add(LevelContact, "clear", "address", "postal address", 0, addr)
 	}
 	if len(extra) > 0 {
-		add(LevelContact, "delete", "further e-mail addresses", len(extra), strings.Join(extra, ", "))
+		add(LevelContact, "delete", "emails_extra", "further e-mail addresses", len(extra), strings.Join(extra, ", "))
 	}
 	n, err := count(q, `SELECT COUNT(*) FROM activities WHERE person_id = ?`, pid)
 	if err != nil {
 		return nil, err
 	}
 	if n > 0 {
-		add(LevelContact, "delete", "activities (calls, meetings, e-mails, notes)", n, "")
+		add(LevelContact, "delete", "activities", "activities (calls, meetings, e-mails, notes)", n, "")
 	}
 	if name := strings.TrimSpace(first + " " + last); name != "" {
-		add(LevelAnonymize, "clear", "name", 0, name)
+		add(LevelAnonymize, "clear", "name", "name", 0, name)
 	}
 	if len(p.emails) > 0 {
-		add(LevelAnonymize, "blocklist", "e-mail addresses: deleted, kept only as keyed hashes on the blocklist", len(p.emails), strings.Join(p.emails, ", "))
+		add(LevelAnonymize, "blocklist", "emails", "e-mail addresses: deleted, kept only as keyed hashes on the blocklist", len(p.emails), strings.Join(p.emails, ", "))
 	}
 	if custom != "" && custom != "{}" {
-		add(LevelAnonymize, "clear", "custom fields", 0, custom)
+		add(LevelAnonymize, "clear", "custom", "custom fields", 0, custom)
 	}
 	if org.Valid {
-		add(LevelAnonymize, "unlink", "organisation", 0, "")
+		add(LevelAnonymize, "unlink", "organisation", "organisation", 0, "")
 	}
-	for _, c := range []struct{ what, q string }{
-		{"evidence of consent events (notes, forms, IP addresses, user agents)", `SELECT COUNT(*) FROM consent_events WHERE person_id = ? AND evidence <> '{}'`},
-		{"evidence files", `SELECT COUNT(*) FROM consent_event_files f JOIN consent_events e ON e.id = f.event_id WHERE e.person_id = ?`},
-		{"documents with their files", `SELECT COUNT(*) FROM documents WHERE person_id = ?`},
-		{"relationships to other persons", `SELECT COUNT(*) FROM relationships WHERE person_id = ? OR other_id = ?`},
-		{"requester details and internal notes of request cases", `SELECT COUNT(*) FROM rights_requests WHERE person_id = ?`},
+	for _, c := range []struct{ key, what, q string }{
+		{"evidence", "evidence of consent events (notes, forms, IP addresses, user agents)", `SELECT COUNT(*) FROM consent_events WHERE person_id = ? AND evidence <> '{}'`},
+		{"evidence_files", "evidence files", `SELECT COUNT(*) FROM consent_event_files f JOIN consent_events e ON e.id = f.event_id WHERE e.person_id = ?`},
+		{"documents", "documents with their files", `SELECT COUNT(*) FROM documents WHERE person_id = ?`},
+		{"relationships", "relationships to other persons", `SELECT COUNT(*) FROM relationships WHERE person_id = ? OR other_id = ?`},
+		{"requests", "requester details and internal notes of request cases", `SELECT COUNT(*) FROM rights_requests WHERE person_id = ?`},
 	} {
 		args := []any{pid}
 		if strings.Count(c.q, "?") == 2 {
@@ -225,16 +235,16 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 			return nil, err
 		}
 		if n > 0 {
-			add(LevelAnonymize, "delete", c.what, n, "")
+			add(LevelAnonymize, "delete", c.key, c.what, n, "")
 		}
 	}
 	if n, err = count(q, `SELECT COUNT(*) FROM business_records WHERE person_id = ?`, pid); err != nil {
 		return nil, err
 	}
 	if n > 0 {
-		add(LevelAnonymize, "unlink", "business records (orders, invoices): kept for their retention period, linked to no one", n, "")
+		add(LevelAnonymize, "unlink", "business_records", "business records (orders, invoices): kept for their retention period, linked to no one", n, "")
 	}
-	add(LevelAnonymize, "destroy", "the person's audit key: their audit events become unreadable, the chain still verifies", 0, "")
+	add(LevelAnonymize, "destroy", "audit_key", "the person's audit key: their audit events become unreadable, the chain still verifies", 0, "")
 	p.values = append(append(append(p.values, p.emails...), phones...), nonEmpty(first, last, street, city)...)
 	if name := strings.TrimSpace(first + " " + last); name != "" && first != "" && last != "" {
 		p.values = append(p.values, name)

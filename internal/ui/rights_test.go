@@ -50,7 +50,7 @@ func TestRequestCaseFromListToErasure(t *testing.T) {
 			t.Fatalf("verify: %d", code)
 		}
 		code, page, _ = po.do("GET", casePath+"/erasure?level=3", nil)
-		if code != 200 || !strings.Contains(page, "Endgültig anonymisieren") || !strings.Contains(page, "grete@example.dk") || !strings.Contains(page, `data-action="destroy"`) {
+		if code != 200 || !strings.Contains(page, "Endgültig anonymisieren") || !strings.Contains(page, "Audit-Schlüssel der Person") || !strings.Contains(page, "grete@example.dk") || !strings.Contains(page, `data-action="destroy"`) {
 			t.Fatalf("erasure preview: %d", code)
 		}
 		// Staff may manage cases but not erase; marketing sees none.
