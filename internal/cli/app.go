@@ -76,6 +76,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		PublicURL: cmd.String("public-url"), LogLevel: cmd.String("log-level"),
 		ControllerName: cmd.String("controller-name"), ControllerContact: cmd.String("controller-contact"),
 		PrivacyNoticeURL: cmd.String("privacy-notice-url"),
+		BlocklistSecret: cmd.String("blocklist-secret"),
 	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
@@ -117,7 +118,12 @@ func openEnv(ctx context.Context, cmd *cli.Command, migrate bool) (*env, error) 
 		return nil, err
 	}
 	l := ledger.New(db)
+	l.SetBlocklistSecret([]byte(cfg.BlocklistSecret))
 	if err := l.Seed(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := l.CheckBlocklistSecret(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

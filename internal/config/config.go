@@ -26,6 +26,10 @@ type Config struct {
 	ControllerName    string
 	ControllerContact string
 	PrivacyNoticeURL  string
+
+	// BlocklistSecret keys the hashes of erased e-mail addresses; empty:
+	// a random key kept in the database.
+	BlocklistSecret string
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -44,6 +48,7 @@ var Options = []Option{
 	{Flag: "controller-name", Env: "CONSENTO_CONTROLLER_NAME", Default: "Consento controller", Usage: "name of the data controller, shown in consent receipts"},
 	{Flag: "controller-contact", Env: "CONSENTO_CONTROLLER_CONTACT", Usage: "contact (e-mail or address) of the data controller"},
 	{Flag: "privacy-notice-url", Env: "CONSENTO_PRIVACY_NOTICE_URL", Usage: "URL of the privacy notice, cited in consent receipts"},
+	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
 }
 
 // Validate checks c and fills derived defaults.
@@ -75,6 +80,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.PrivacyNoticeURL); err != nil || u.Host == "" {
 			errs = append(errs, errors.New("--privacy-notice-url / CONSENTO_PRIVACY_NOTICE_URL must be an absolute URL"))
 		}
+	}
+	if c.BlocklistSecret != "" && len(c.BlocklistSecret) < 32 {
+		errs = append(errs, errors.New("--blocklist-secret / CONSENTO_BLOCKLIST_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)"))
 	}
 	return errors.Join(errs...)
 }

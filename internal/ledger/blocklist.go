@@ -1,10 +1,12 @@
 package ledger
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,27 +18,76 @@ import (
 // so that an erased person is never silently created or imported again,
 // while the list itself names no one.
 
-const blocklistKeySetting = "blocklist_hmac_key"
+const (
+	blocklistKeySetting   = "blocklist_hmac_key"  // the generated key, when no secret is configured
+	blocklistCheckSetting = "blocklist_key_check" // proves which key made the stored hashes
+)
 
-// blocklistKey loads the server's blocklist secret; create makes it on
-// first use. A nil key means nothing was ever blocked.
-func blocklistKey(tx *store.Tx, create bool) ([]byte, error) {
-	var v string
-	err := tx.QueryRow(`SELECT value FROM settings WHERE key = ?`, blocklistKeySetting).Scan(&v)
-	switch {
-	case err == nil:
-		return hex.DecodeString(v)
-	case !isNoRows(err):
+// SetBlocklistSecret sets the server secret that keys the blocklist (from
+// CONSENTO_BLOCKLIST_SECRET). Without one, a random key is generated on
+// first use and kept in the database.
+func (s *Service) SetBlocklistSecret(secret []byte) {
+	s.blocklistSecret = secret
+}
+
+// CheckBlocklistSecret fails when the configured secret is not the one
+// the stored blocklist was made with (checked at start).
+func (s *Service) CheckBlocklistSecret(ctx context.Context) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := s.blocklistKey(tx, false)
+		return err
+	})
+}
+
+// ErrBlocklistKey means the configured secret is not the one the stored
+// blocklist was made with: its hashes would no longer match.
+var ErrBlocklistKey = errors.New("ledger: the blocklist secret (CONSENTO_BLOCKLIST_SECRET) differs from the one the stored blocklist was made with; restore it")
+
+// blocklistKey returns the key of the blocklist's hashes; create makes it
+// on first use. A nil key means nothing was ever blocked.
+func (s *Service) blocklistKey(tx *store.Tx, create bool) ([]byte, error) {
+	var check string
+	err := tx.QueryRow(`SELECT value FROM settings WHERE key = ?`, blocklistCheckSetting).Scan(&check)
+	if err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("ledger: blocklist key: %w", err)
-	case !create:
+	}
+	exists := err == nil
+	if !exists && !create {
 		return nil, nil
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
+	var key []byte
+	if len(s.blocklistSecret) > 0 {
+		m := hmac.New(sha256.New, s.blocklistSecret)
+		m.Write([]byte("consento-blocklist-v1"))
+		key = m.Sum(nil)
+	} else {
+		var v string
+		switch err := tx.QueryRow(`SELECT value FROM settings WHERE key = ?`, blocklistKeySetting).Scan(&v); {
+		case err == nil:
+			if key, err = hex.DecodeString(v); err != nil {
+				return nil, fmt.Errorf("ledger: blocklist key: %w", err)
+			}
+		case !isNoRows(err):
+			return nil, fmt.Errorf("ledger: blocklist key: %w", err)
+		case exists:
+			return nil, ErrBlocklistKey
+		default:
+			key = make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				return nil, err
+			}
+			if _, err := tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)`, blocklistKeySetting, hex.EncodeToString(key)); err != nil {
+				return nil, fmt.Errorf("ledger: store blocklist key: %w", err)
+			}
+		}
 	}
-	if _, err := tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)`, blocklistKeySetting, hex.EncodeToString(key)); err != nil {
-		return nil, fmt.Errorf("ledger: store blocklist key: %w", err)
+	want := hex.EncodeToString(blocklistHash(key, "consento-blocklist-check"))
+	if !exists {
+		if _, err := tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)`, blocklistCheckSetting, want); err != nil {
+			return nil, fmt.Errorf("ledger: store blocklist check: %w", err)
+		}
+	} else if !hmac.Equal([]byte(check), []byte(want)) {
+		return nil, ErrBlocklistKey
 	}
 	return key, nil
 }
@@ -48,11 +99,11 @@ func blocklistHash(key []byte, email string) []byte {
 }
 
 // BlockEmailsTx puts addresses on the blocklist (erasure, level 3).
-func BlockEmailsTx(tx *store.Tx, emails []string, now time.Time) error {
+func (s *Service) BlockEmailsTx(tx *store.Tx, emails []string, now time.Time) error {
 	if len(emails) == 0 {
 		return nil
 	}
-	key, err := blocklistKey(tx, true)
+	key, err := s.blocklistKey(tx, true)
 	if err != nil {
 		return err
 	}
@@ -70,11 +121,11 @@ func BlockEmailsTx(tx *store.Tx, emails []string, now time.Time) error {
 
 // BlockedEmailsTx returns those of the (normalized) addresses that are on
 // the blocklist.
-func BlockedEmailsTx(tx *store.Tx, emails []string) ([]string, error) {
+func (s *Service) BlockedEmailsTx(tx *store.Tx, emails []string) ([]string, error) {
 	if len(emails) == 0 {
 		return nil, nil
 	}
-	key, err := blocklistKey(tx, false)
+	key, err := s.blocklistKey(tx, false)
 	if err != nil || key == nil {
 		return nil, err
 	}
@@ -94,8 +145,8 @@ func BlockedEmailsTx(tx *store.Tx, emails []string) ([]string, error) {
 // ErrBlockedCode is the code of the error that refuses a blocked address.
 const ErrBlockedCode = "email-blocked"
 
-func checkBlocklist(tx *store.Tx, emails []string) error {
-	blocked, err := BlockedEmailsTx(tx, emails)
+func (s *Service) checkBlocklist(tx *store.Tx, emails []string) error {
+	blocked, err := s.BlockedEmailsTx(tx, emails)
 	if err != nil || len(blocked) == 0 {
 		return err
 	}
@@ -115,7 +166,7 @@ func checkBlocklist(tx *store.Tx, emails []string) error {
 func (b *Bulk) Blocked(emails []string) (bool, error) {
 	if b.blocked == nil {
 		b.blocked = map[string]bool{}
-		key, err := blocklistKey(b.tx, false)
+		key, err := b.s.blocklistKey(b.tx, false)
 		if err != nil {
 			return false, err
 		}

@@ -217,7 +217,7 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 	if err := checkEmailsFree(tx, p.Emails, 0); err != nil {
 		return 0, err
 	}
-	if err := checkBlocklist(tx, p.Emails); err != nil {
+	if err := s.checkBlocklist(tx, p.Emails); err != nil {
 		return 0, err
 	}
 	custom, _ := json.Marshal(p.Custom)
@@ -329,7 +329,7 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 		if err := checkEmailsFree(tx, p.Emails, id); err != nil {
 			return err
 		}
-		if err := checkBlocklist(tx, p.Emails); err != nil {
+		if err := s.checkBlocklist(tx, p.Emails); err != nil {
 			return err
 		}
 		p.UpdatedAt, p.UpdatedBy = now, actor.String()

@@ -360,7 +360,7 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 
 func (s *Service) anonymizeTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, now time.Time) error {
 	pid := p.PersonID
-	if err := ledger.BlockEmailsTx(tx, p.emails, now); err != nil {
+	if err := s.ledger.BlockEmailsTx(tx, p.emails, now); err != nil {
 		return err
 	}
 	// Evidence files of the person's events that no other event uses.
