@@ -934,6 +934,8 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		call(422, "GET", auditEvents, auditEvents+"?limit=-1&since=yesterday", nil)
 		call(200, "POST", auditEvents+"/verify", auditEvents+"/verify", nil)
 
+		oaRightsAnswers(t, e, call)
+
 		// Every documented success answer was seen.
 		for _, o := range s.ops() {
 			for code := range o.op["responses"].(map[string]any) {

@@ -146,6 +146,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/audit-events", s.scoped("audit:read", s.listAudit))
 	s.handle("POST /api/v1/audit-events/verify", s.scoped("audit:read", s.verifyAudit))
 
+	s.recordRoutes()
+	s.rightsRoutes()
+
 	s.mux.HandleFunc("/", s.notFound)
 }
 

@@ -34,6 +34,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Commands: []*cli.Command{
 			serveCommand(), migrateCommand(), userCommand(), tokenCommand(), importCommand(),
 			checkCommand(), auditCommand(), backupCommand(), benchCommand(),
+			importRecordsCommand(), rightsCommand(),
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
@@ -75,6 +76,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		PublicURL: cmd.String("public-url"), LogLevel: cmd.String("log-level"),
 		ControllerName: cmd.String("controller-name"), ControllerContact: cmd.String("controller-contact"),
 		PrivacyNoticeURL: cmd.String("privacy-notice-url"),
+		BlocklistSecret: cmd.String("blocklist-secret"),
 	}
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	if err := c.Validate(); err != nil {
@@ -117,7 +119,12 @@ func openEnv(ctx context.Context, cmd *cli.Command, migrate bool) (*env, error) 
 		return nil, err
 	}
 	l := ledger.New(db)
+	l.SetBlocklistSecret([]byte(cfg.BlocklistSecret))
 	if err := l.Seed(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := l.CheckBlocklistSecret(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

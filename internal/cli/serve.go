@@ -13,6 +13,7 @@ import (
 
 	"github.com/consento/consento/internal/api"
 	"github.com/consento/consento/internal/receipt"
+	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/ui"
 )
 
@@ -57,6 +58,7 @@ func serveCommand() *cli.Command {
 				fmt.Fprintf(out, "No staff user yet. Create the first admin, and an API token (printed once):\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart\n")
 			}
 			go expireConsents(ctx, e)
+			go rights.New(e.ledger).Run(ctx, time.Hour, func(err error) { e.log.Warn("rights reminders and escalations", "err", err) })
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			select {

@@ -30,6 +30,10 @@ type Config struct {
 	SMTPURL  string
 	MailFrom string
 	MailRate float64
+
+	// BlocklistSecret keys the hashes of erased e-mail addresses; empty:
+	// a random key kept in the database.
+	BlocklistSecret string
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -51,6 +55,7 @@ var Options = []Option{
 	{Flag: "smtp-url", Env: "CONSENTO_SMTP_URL", Usage: "smtp://user:pass@host:587 or smtps://…:465 to send e-mail (empty: mail is captured for staff to read)", Secret: true},
 	{Flag: "mail-from", Env: "CONSENTO_MAIL_FROM", Default: "Consento <consento@localhost>", Usage: "sender address of Consento's e-mail"},
 	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
+	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
 }
 
 // Validate checks c and fills derived defaults.
@@ -85,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateMail(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.BlocklistSecret != "" && len(c.BlocklistSecret) < 32 {
+		errs = append(errs, errors.New("--blocklist-secret / CONSENTO_BLOCKLIST_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)"))
 	}
 	return errors.Join(errs...)
 }

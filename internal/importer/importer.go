@@ -840,7 +840,13 @@ func (im *run) handle(rows []*row, cut, drain func() error) error {
 			}
 			owner, ownerEmail, where = id, e, w
 		}
+		blocked, err := im.bulk.Blocked(r.person.Emails)
+		if err != nil {
+			return err
+		}
 		switch {
+		case blocked:
+			im.reject(r, ledger.ErrBlockedCode, "the e-mail address belonged to a person who was erased (GDPR Art. 17) and is on the blocklist: not imported again")
 		case conflict != "":
 			im.reject(r, "duplicate-email", conflict)
 		case owner != 0 && im.opts.OnDuplicate == OnDuplicateSkip:

@@ -72,6 +72,9 @@ type Bulk struct {
 	// written by Finish.
 	personBlocks  map[int64]int64
 	consentBlocks map[[2]int64]int64
+	// The blocklist's hashes and key, read on first use.
+	blocked  map[string]bool
+	blockKey []byte
 }
 
 type bulkSource struct {

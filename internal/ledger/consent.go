@@ -187,6 +187,9 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := objectionBars(p, before, in.Kind, basis, in.Reason); err != nil {
+		return nil, err
+	}
 	if in.Language != "" {
 		lang = in.Language
 	}

@@ -37,6 +37,8 @@ type Service struct {
 	// snapshot (see checkSnapshot).
 	snapshotMin int
 	eventIDs    eventIDBlock
+
+	blocklistSecret []byte // see SetBlocklistSecret
 }
 
 // New returns the ledger over db.

@@ -217,6 +217,9 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 	if err := checkEmailsFree(tx, p.Emails, 0); err != nil {
 		return 0, err
 	}
+	if err := s.checkBlocklist(tx, p.Emails); err != nil {
+		return 0, err
+	}
 	custom, _ := json.Marshal(p.Custom)
 	id, err := tx.InsertID(`INSERT INTO persons (first_name, last_name, organisation_id, language, street, postal_code, city, country, custom, status, source_id, created_at, created_by, updated_at, updated_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -327,6 +330,9 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 			return err
 		}
 		if err := checkEmailsFree(tx, p.Emails, id); err != nil {
+			return err
+		}
+		if err := s.checkBlocklist(tx, p.Emails); err != nil {
 			return err
 		}
 		p.UpdatedAt, p.UpdatedBy = now, actor.String()

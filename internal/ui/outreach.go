@@ -286,9 +286,9 @@ func (s *Server) consentRequests(w http.ResponseWriter, r *http.Request, p page)
 		return
 	}
 	if n := r.URL.Query().Get("queued"); n != "" {
-		p.Flash = translate(p.Lang, "requests.queued", n)
+		p.Flash = translate(p.Lang, "consentreq.queued", n)
 	}
-	p.Title, p.Data = translate(p.Lang, "requests.title"), d
+	p.Title, p.Data = translate(p.Lang, "consentreq.title"), d
 	s.render(w, http.StatusOK, "consent_requests", p)
 }
 

@@ -1,0 +1,7 @@
+package auth
+
+// Scopes of the data-subject rights API: reading request cases, and acting
+// on them (verifying, extending, reports, erasure, restriction, objection).
+func init() {
+	Scopes = append(Scopes, "rights:read", "rights:write")
+}

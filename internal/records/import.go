@@ -1,0 +1,207 @@
+package records
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/store"
+)
+
+// ImportReport sums up a CSV import of linked records.
+type ImportReport struct {
+	Kind     string      `json:"kind"`
+	Rows     int         `json:"rows"`
+	Imported int         `json:"imported"`
+	Rejected []RowReject `json:"rejected"`
+}
+
+// RowReject names a rejected line and why.
+type RowReject struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// Import kinds.
+const (
+	ImportActivities      = "activities"
+	ImportBusinessRecords = "business_records"
+)
+
+// MaxImportRows bounds one CSV import of linked records.
+const MaxImportRows = 200_000
+
+// Import reads activities or business records from CSV (header row first;
+// the person by a person_id or email column) and stores the valid rows in
+// one transaction. Activities: kind, occurred_at (RFC 3339 or YYYY-MM-DD),
+// subject, body, author. Business records: kind, number, issued_on,
+// amount (decimal, e.g. 12.50), currency, description. Rows that are
+// wrong are reported with their line number and stored nowhere; with
+// dryRun nothing is stored at all.
+func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r io.Reader, dryRun bool) (*ImportReport, error) {
+	if kind != ImportActivities && kind != ImportBusinessRecords {
+		return nil, invalid("kind", "must be activities or business_records")
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, invalid("file", "the CSV file has no header row")
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	}
+	_, hasID := col["person_id"]
+	_, hasEmail := col["email"]
+	if !hasID && !hasEmail {
+		return nil, invalid("file", "the header needs a person_id or an email column")
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	rep := &ImportReport{Kind: kind, Rejected: []RowReject{}}
+	type row struct {
+		line int
+		rec  []string
+	}
+	var rows []row
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return nil, invalid("file", fmt.Sprintf("line %d is not valid CSV", line))
+		}
+		if len(rows) >= MaxImportRows {
+			return nil, invalid("file", fmt.Sprintf("at most %d rows per file", MaxImportRows))
+		}
+		rows = append(rows, row{line, rec})
+	}
+	rep.Rows = len(rows)
+	errDry := errors.New("dry run")
+	err = s.db.WriteAlone(ctx, func(tx *store.Tx) error {
+		rep.Imported, rep.Rejected = 0, rep.Rejected[:0]
+		for _, rw := range rows {
+			if err := tx.Ctx().Err(); err != nil {
+				return err
+			}
+			pid, reason := resolvePerson(tx, get(rw.rec, "person_id"), get(rw.rec, "email"))
+			if reason == "" {
+				var err error
+				if reason, err = s.importRow(tx, actor, kind, pid, rw.rec, get); err != nil {
+					return err
+				}
+			}
+			if reason != "" {
+				rep.Rejected = append(rep.Rejected, RowReject{Line: rw.line, Reason: reason})
+				continue
+			}
+			rep.Imported++
+		}
+		if dryRun {
+			return errDry
+		}
+		return nil
+	})
+	if errors.Is(err, errDry) {
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// importRow stores one row; a non-empty answer is why it was rejected.
+func (s *Service) importRow(tx *store.Tx, actor audit.Actor, kind string, pid int64, rec []string, get func([]string, string) string) (string, error) {
+	var err error
+	if kind == ImportActivities {
+		in := ActivityInput{PersonID: pid, Kind: get(rec, "kind"), Subject: get(rec, "subject"), Body: get(rec, "body"), Author: get(rec, "author")}
+		if v := get(rec, "occurred_at"); v != "" {
+			t, perr := time.Parse(time.RFC3339, v)
+			if perr != nil {
+				t, perr = time.Parse(time.DateOnly, v)
+			}
+			if perr != nil {
+				return fmt.Sprintf("occurred_at: %q is not a date (YYYY-MM-DD or RFC 3339)", v), nil
+			}
+			in.OccurredAt = &t
+		}
+		_, err = s.AddActivityTx(tx, actor, in)
+	} else {
+		in := BusinessRecordInput{PersonID: pid, Kind: get(rec, "kind"), Number: get(rec, "number"), IssuedOn: get(rec, "issued_on"),
+			Currency: get(rec, "currency"), Description: get(rec, "description")}
+		cents, ok := parseAmount(get(rec, "amount"))
+		if !ok {
+			return "amount: not a decimal amount such as 12.50", nil
+		}
+		in.AmountCents = cents
+		if err = in.validate(); err == nil {
+			_, err = s.addBusinessRecordTx(tx, actor, in)
+		}
+	}
+	if de, ok := ledger.AsError(err); ok {
+		return de.Message, nil
+	}
+	return "", err
+}
+
+func resolvePerson(tx *store.Tx, id, email string) (int64, string) {
+	if id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, "person_id: not a number"
+		}
+		return n, ""
+	}
+	e, ok := ledger.NormalizeEmail(email)
+	if !ok {
+		return 0, "email: not a valid e-mail address"
+	}
+	var pid int64
+	if err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, e).Scan(&pid); err != nil {
+		return 0, "email: no person has this e-mail address"
+	}
+	return pid, ""
+}
+
+// parseAmount reads "12", "12.5", "12.50", "-3.20" (or with a comma) as cents.
+func parseAmount(s string) (int64, bool) {
+	s = strings.ReplaceAll(strings.TrimSpace(s), ",", ".")
+	if s == "" {
+		return 0, false
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 2 || whole == "" {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	w, err1 := strconv.ParseInt(whole, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || w > 1e13 {
+		return 0, false
+	}
+	v := w*100 + f
+	if neg {
+		v = -v
+	}
+	return v, true
+}

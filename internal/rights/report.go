@@ -1,0 +1,261 @@
+package rights
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/records"
+	"github.com/consento/consento/internal/store"
+)
+
+// Report sections staff can switch on or off (Art. 15 report). Internal
+// notes of request cases are never part of a report.
+const (
+	SectionPerson          = "person"
+	SectionCustom          = "custom_fields"
+	SectionConsents        = "consents"
+	SectionPurposes        = "purposes"
+	SectionOrganisation    = "organisation"
+	SectionActivities      = "activities"
+	SectionDocuments       = "documents"
+	SectionRelationships   = "relationships"
+	SectionBusinessRecords = "business_records"
+)
+
+// Sections lists every report section, in report order.
+var Sections = []string{SectionPerson, SectionCustom, SectionConsents, SectionPurposes, SectionOrganisation, SectionActivities, SectionDocuments, SectionRelationships, SectionBusinessRecords}
+
+const sectionsSetting = "report_sections"
+
+// PurposeInfo is a purpose as the report explains it (Art. 15(1)(a), (d)).
+type PurposeInfo struct {
+	Key           string `json:"key"`
+	Name          string `json:"name"`
+	Description   string `json:"description"`
+	State         string `json:"state"`
+	LegalBasis    string `json:"legal_basis,omitempty"`
+	Article       string `json:"article,omitempty"`
+	RetentionDays int    `json:"retention_days"`
+}
+
+// ConsentHistory is one consent event as the report lists it, with the
+// evidence it holds (files by name only).
+type ConsentHistory struct {
+	Purpose    string    `json:"purpose"`
+	Kind       string    `json:"kind"`
+	LegalBasis string    `json:"legal_basis"`
+	Source     string    `json:"source,omitempty"`
+	At         time.Time `json:"at"`
+	Evidence   []string  `json:"evidence,omitempty"`
+}
+
+// Report is everything held about a person (GDPR Art. 15), in their language.
+type Report struct {
+	GeneratedAt     time.Time                `json:"generated_at"`
+	Language        string                   `json:"language"`
+	Controller      string                   `json:"controller,omitempty"`
+	RequestID       int64                    `json:"request_id,omitempty"`
+	Sections        []string                 `json:"sections"`
+	Person          *ledger.Person           `json:"person,omitempty"`
+	CustomFields    map[string]any           `json:"custom_fields,omitempty"`
+	Organisation    *ledger.Organisation     `json:"organisation,omitempty"`
+	Purposes        []PurposeInfo            `json:"purposes,omitempty"`
+	Consents        []ConsentHistory         `json:"consent_history,omitempty"`
+	Sources         []string                 `json:"sources,omitempty"`
+	Recipients      []string                 `json:"recipients"`
+	Activities      []records.Activity       `json:"activities,omitempty"`
+	Documents       []records.Document       `json:"documents,omitempty"`
+	Relationships   []records.Relationship   `json:"relationships,omitempty"`
+	BusinessRecords []records.BusinessRecord `json:"business_records,omitempty"`
+	Rights          []string                 `json:"your_rights"`
+}
+
+// ReportSections returns the sections staff chose for reports.
+func (s *Service) ReportSections(ctx context.Context) ([]string, error) {
+	var v string
+	err := s.db.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, sectionsSetting).Scan(&v)
+	if isNoRows(err) {
+		return slices.Clone(Sections), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(v), &out); err != nil {
+		return slices.Clone(Sections), nil
+	}
+	return out, nil
+}
+
+// SetReportSections chooses the sections of every report.
+func (s *Service) SetReportSections(ctx context.Context, sections []string) error {
+	for i, x := range sections {
+		if !contains(Sections, x) {
+			return invalid(fmt.Sprintf("sections[%d]", i), "must be one of "+strings.Join(Sections, ", "))
+		}
+	}
+	b, _ := json.Marshal(sections)
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM settings WHERE key = ?`, sectionsSetting); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)`, sectionsSetting, string(b))
+		return err
+	})
+}
+
+// Report gathers the Art. 15 report for a verified access request; the
+// disclosure is audit-logged.
+func (s *Service) Report(ctx context.Context, actor audit.Actor, requestID int64, format string) (*Report, error) {
+	r, err := s.Request(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	pid, err := caseFor(r, TypeAccess)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.PersonReport(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	rep.RequestID = requestID
+	if err := s.logDisclosure(ctx, actor, r, "request.report", format); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// PersonReport gathers everything held about a person, limited to the
+// sections staff chose.
+func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) {
+	p, err := s.ledger.Person(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status == ledger.StatusAnonymized {
+		return nil, &ledger.Error{Kind: ledger.KindGone, Code: "person-anonymized", Message: "this person was anonymized: nothing is held about them"}
+	}
+	sections, err := s.ReportSections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	on := func(x string) bool { return slices.Contains(sections, x) }
+	rep := &Report{GeneratedAt: s.now().Truncate(time.Second), Language: p.Language, Sections: sections, Recipients: []string{}, Rights: RightsText(p.Language)}
+	if on(SectionPerson) {
+		cp := *p
+		if !on(SectionCustom) {
+			cp.Custom = map[string]any{}
+		}
+		rep.Person = &cp
+	}
+	if on(SectionCustom) && len(p.Custom) > 0 {
+		rep.CustomFields = p.Custom
+	}
+	if on(SectionOrganisation) && p.OrganisationID != nil {
+		if rep.Organisation, err = s.ledger.Organisation(ctx, *p.OrganisationID); err != nil {
+			return nil, err
+		}
+	}
+	if on(SectionPurposes) || on(SectionConsents) {
+		states, err := s.ledger.Consents(ctx, pid)
+		if err != nil {
+			return nil, err
+		}
+		purposes, err := s.ledger.Purposes(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		byKey := map[string]*ledger.Purpose{}
+		for _, pu := range purposes {
+			byKey[pu.Key] = pu
+		}
+		srcs := map[string]bool{}
+		if on(SectionPurposes) {
+			for _, st := range states {
+				pu := byKey[st.Purpose]
+				if pu == nil || (st.State == "none" && pu.Archived) {
+					continue
+				}
+				info := PurposeInfo{Key: pu.Key, State: string(st.State), LegalBasis: string(st.LegalBasis), Article: st.LegalBasis.Article(), RetentionDays: pu.RetentionDays}
+				if t, ok := pu.Texts[p.Language]; ok {
+					info.Name, info.Description = t.Name, t.Description
+				} else if t, ok := pu.Texts["en"]; ok {
+					info.Name, info.Description = t.Name, t.Description
+				}
+				rep.Purposes = append(rep.Purposes, info)
+				if st.Source != "" {
+					srcs[st.Source] = true
+				}
+			}
+		}
+		if on(SectionConsents) {
+			evs, err := s.ledger.History(ctx, pid, "")
+			if err != nil {
+				return nil, err
+			}
+			for _, ev := range evs {
+				h := ConsentHistory{Purpose: ev.Purpose, Kind: string(ev.Kind), LegalBasis: string(ev.LegalBasis), Source: ev.Source, At: ev.OccurredAt}
+				if ev.Evidence.Note != "" {
+					h.Evidence = append(h.Evidence, "note: "+ev.Evidence.Note)
+				}
+				if ev.Evidence.IP != "" {
+					h.Evidence = append(h.Evidence, "IP: "+ev.Evidence.IP)
+				}
+				if ev.Evidence.FormURL != "" {
+					h.Evidence = append(h.Evidence, "form: "+ev.Evidence.FormURL)
+				}
+				for _, f := range ev.Evidence.Files {
+					h.Evidence = append(h.Evidence, "file: "+f.Name)
+				}
+				rep.Consents = append(rep.Consents, h)
+				if ev.Source != "" {
+					srcs[ev.Source] = true
+				}
+			}
+		}
+		if p.Source != "" {
+			srcs[p.Source] = true
+		}
+		for k := range srcs {
+			rep.Sources = append(rep.Sources, k)
+		}
+		slices.Sort(rep.Sources)
+	}
+	if on(SectionActivities) {
+		if rep.Activities, err = s.records.Activities(ctx, pid); err != nil {
+			return nil, err
+		}
+	}
+	if on(SectionDocuments) {
+		if rep.Documents, err = s.records.Documents(ctx, pid); err != nil {
+			return nil, err
+		}
+	}
+	if on(SectionRelationships) {
+		if rep.Relationships, err = s.records.Relationships(ctx, pid); err != nil {
+			return nil, err
+		}
+	}
+	if on(SectionBusinessRecords) {
+		if rep.BusinessRecords, err = s.records.BusinessRecords(ctx, pid); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// logDisclosure records that data of the case's person left the system.
+func (s *Service) logDisclosure(ctx context.Context, actor audit.Actor, r *Request, action, format string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		return appendAudit(tx, s.now(), audit.Entry{Actor: actor, Action: action, ObjectType: "rights_request", ObjectID: strconv.FormatInt(r.ID, 10),
+			PersonID: deref(r.PersonID), After: map[string]string{"format": format}})
+	})
+}
