@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -146,7 +147,7 @@ func (s *Server) importRecords(kind string) func(http.ResponseWriter, *http.Requ
 			return
 		}
 		dry := r.URL.Query().Get("dry_run") == "true"
-		rep, err := s.records().Import(r.Context(), tok.Actor(), kind, strings.NewReader(string(body)), dry)
+		rep, err := s.records().Import(r.Context(), tok.Actor(), kind, bytes.NewReader(body), dry)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -76,7 +76,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		PublicURL: cmd.String("public-url"), LogLevel: cmd.String("log-level"),
 		ControllerName: cmd.String("controller-name"), ControllerContact: cmd.String("controller-contact"),
 		PrivacyNoticeURL: cmd.String("privacy-notice-url"),
-		BlocklistSecret: cmd.String("blocklist-secret"),
+		BlocklistSecret:  cmd.String("blocklist-secret"),
 	}
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	if err := c.Validate(); err != nil {

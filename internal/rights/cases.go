@@ -390,18 +390,18 @@ type Counts struct {
 
 // CountOpen counts open, due-soon and overdue cases.
 func (s *Service) CountOpen(ctx context.Context) (Counts, error) {
-	rs, err := s.Requests(ctx, RequestFilter{State: "open", Limit: 1000})
+	today := s.today()
 	var c Counts
-	for _, r := range rs {
-		c.Open++
-		if r.Overdue {
-			c.Overdue++
-		}
-		if r.DueSoon {
-			c.DueSoon++
-		}
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN d < ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN d >= ? AND d <= ? THEN 1 ELSE 0 END), 0)
+		FROM (SELECT CASE WHEN extended_due_on <> '' THEN extended_due_on ELSE due_on END AS d
+		      FROM rights_requests WHERE status NOT IN ('completed', 'rejected')) open_cases`,
+		today.String(), today.String(), today.AddDays(DueSoonDays).String()).Scan(&c.Open, &c.Overdue, &c.DueSoon)
+	if err != nil {
+		return c, fmt.Errorf("rights: count requests: %w", err)
 	}
-	return c, err
+	return c, nil
 }
 
 // step changes one case inside a transaction: it loads the case, lets
