@@ -94,8 +94,7 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 		out.ID, out.Recipients = id, len(rs)
 		const chunk = 500
 		mailing := make([]mail.Recipient, 0, chunk)
-		targs := make([]any, 0, chunk*4)
-		rargs := make([]any, 0, chunk*2)
+		hashes, pids := make([][]byte, 0, chunk), make([]int64, 0, chunk)
 		expires := store.Micros(now.Add(PreferenceTTL))
 		shared := map[string]mail.Message{}
 		for _, l := range mail.Languages {
@@ -105,22 +104,18 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 		}
 		for start := 0; start < len(rs); start += chunk {
 			part := rs[start:min(start+chunk, len(rs))]
-			targs, rargs = targs[:0], rargs[:0]
+			hashes, pids = hashes[:0], pids[:0]
 			byLang := map[string][]mail.Recipient{}
 			for _, r := range part {
 				raw, h := newToken()
-				targs = append(targs, h, r.id, store.Micros(now), expires)
-				rargs = append(rargs, id, r.id)
+				hashes, pids = append(hashes, h), append(pids, r.id)
 				l := mail.Language(r.lang)
 				byLang[l] = append(byLang[l], mail.Recipient{PersonID: r.id, To: r.email, Language: l,
 					Personal:    map[string]string{"Name": r.name, "PreferenceURL": s.PreferenceURL(raw)},
 					Unsubscribe: &mail.Unsubscribe{URL: s.UnsubscribeURL(r.id, p.ID), Mailto: s.cfg.UnsubscribeMailto}})
 			}
-			if _, err := tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) VALUES `+rowsOf(len(part), 4), targs...); err != nil {
-				return fmt.Errorf("outreach: issue tokens: %w", err)
-			}
-			if _, err := tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) VALUES `+rowsOf(len(part), 2), rargs...); err != nil {
-				return fmt.Errorf("outreach: store recipients: %w", err)
+			if err := insertLinks(tx, id, hashes, pids, store.Micros(now), expires); err != nil {
+				return err
 			}
 			for _, l := range mail.Languages {
 				mailing = append(mailing[:0], byLang[l]...)
@@ -137,6 +132,34 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 		return nil, err
 	}
 	return out, nil
+}
+
+// insertLinks stores a chunk of preference-link hashes and the request's
+// recipients: on PostgreSQL as arrays (two parameters a column instead of
+// one a row), elsewhere as multi-row VALUES.
+func insertLinks(tx *store.Tx, requestID int64, hashes [][]byte, pids []int64, now, expires int64) error {
+	var err error
+	if tx.Dialect() == store.Postgres {
+		_, err = tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) SELECT h, p, ?, ? FROM unnest(?::bytea[], ?::bigint[]) AS x(h, p)`, now, expires, hashes, pids)
+		if err == nil {
+			_, err = tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) SELECT ?, p FROM unnest(?::bigint[]) AS x(p)`, requestID, pids)
+		}
+	} else {
+		targs := make([]any, 0, 4*len(pids))
+		rargs := make([]any, 0, 2*len(pids))
+		for i, pid := range pids {
+			targs = append(targs, hashes[i], pid, now, expires)
+			rargs = append(rargs, requestID, pid)
+		}
+		_, err = tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) VALUES `+rowsOf(len(pids), 4), targs...)
+		if err == nil {
+			_, err = tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) VALUES `+rowsOf(len(pids), 2), rargs...)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("outreach: store links and recipients: %w", err)
+	}
+	return nil
 }
 
 func rowsOf(n, cols int) string {
