@@ -40,6 +40,25 @@ type recipient struct {
 // given (from a CSV), narrows the mailing to those addresses. Persons who
 // withdrew, refused or objected are never asked again by a mailing.
 func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purposeKey string, emails []string) (*ConsentRequest, error) {
+	return s.RequestConsentFrom(ctx, actor, purposeKey, "", emails)
+}
+
+// RequestConsentFrom is RequestConsent for the persons who came from one
+// source (a source key; "" for any).
+func (s *Service) RequestConsentFrom(ctx context.Context, actor audit.Actor, purposeKey, source string, emails []string) (*ConsentRequest, error) {
+	if source != "" {
+		known := false
+		srcs, err := s.ledger.Sources(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, src := range srcs {
+			known = known || src.Key == source
+		}
+		if !known {
+			return nil, &InputError{Fields: map[string]string{"source": "unknown source"}}
+		}
+	}
 	p, err := s.ledger.Purpose(ctx, purposeKey)
 	if err != nil {
 		return nil, err
@@ -68,7 +87,8 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 			JOIN person_emails e ON e.person_id = p.id AND e.is_primary = 1
 			LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?
 			WHERE p.status = 'active' AND (c.kind IS NULL OR c.kind IN ('pending', 'expired') OR (c.kind = 'granted' AND c.valid_until <= ?))
-			ORDER BY p.id`, p.ID, store.Micros(now))
+			AND (? = '' OR p.source_id = (SELECT id FROM sources WHERE key = ?))
+			ORDER BY p.id`, p.ID, store.Micros(now), source, source)
 		if err != nil {
 			return fmt.Errorf("outreach: select recipients: %w", err)
 		}
@@ -125,7 +145,7 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 			}
 		}
 		_, err = audit.Append(tx, now, audit.Entry{Actor: actor, Action: "consent_request.create", ObjectType: "consent_request", ObjectID: strconv.FormatInt(id, 10),
-			After: map[string]any{"purpose": p.Key, "recipients": len(rs), "from_list": emails != nil}}, nil)
+			After: map[string]any{"purpose": p.Key, "recipients": len(rs), "from_list": emails != nil, "source": source}}, nil)
 		return err
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package selfservice_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -407,6 +408,19 @@ func TestConsentRequestMailing(t *testing.T) {
 		}
 		if counts, _ := mail.Counts(ctx, e.db); counts[mail.StatusSent] != 1 {
 			t.Fatalf("outbox %v", counts)
+		}
+		// A source narrows it too: only the fair's visitor, not the others
+		// still without an answer.
+		e.person("other@example.com", "en")
+		if _, err := e.ledger.CreatePerson(ctx, audit.System, ledger.PersonInput{LastName: "Fair", Emails: []string{"fair@example.com"}, Source: "event"}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := e.svc.RequestConsentFrom(ctx, audit.System, "e_marketing", "event", nil); err != nil || r.Recipients != 1 {
+			t.Fatalf("request to the event's contacts: %+v, %v", r, err)
+		}
+		var ie *outreach.InputError
+		if _, err := e.svc.RequestConsentFrom(ctx, audit.System, "e_marketing", "nowhere", nil); !errors.As(err, &ie) {
+			t.Fatalf("an unknown source: %v", err)
 		}
 	})
 }
