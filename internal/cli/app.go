@@ -77,6 +77,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		PrivacyNoticeURL: cmd.String("privacy-notice-url"),
 	}
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
+	c.MailRetentionDays = parseDays(cmd.String("mail-retention-days"))
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
 	}

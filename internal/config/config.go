@@ -30,6 +30,9 @@ type Config struct {
 	SMTPURL  string
 	MailFrom string
 	MailRate float64
+	// MailRetentionDays: sent, captured and failed mails are deleted after
+	// this many days (0 keeps them).
+	MailRetentionDays int
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -51,6 +54,7 @@ var Options = []Option{
 	{Flag: "smtp-url", Env: "CONSENTO_SMTP_URL", Usage: "smtp://user:pass@host:587 or smtps://…:465 to send e-mail (empty: mail is captured for staff to read)", Secret: true},
 	{Flag: "mail-from", Env: "CONSENTO_MAIL_FROM", Default: "Consento <consento@localhost>", Usage: "sender address of Consento's e-mail"},
 	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
+	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
 }
 
 // Validate checks c and fills derived defaults.
