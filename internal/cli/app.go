@@ -79,6 +79,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		BlocklistSecret:  cmd.String("blocklist-secret"),
 	}
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
+	c.MailRetentionDays = parseDays(cmd.String("mail-retention-days"))
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
 	}

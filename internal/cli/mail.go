@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/consento/consento/internal/mail"
 )
@@ -16,10 +17,21 @@ func parseRate(s string) float64 {
 	return f
 }
 
+// parseDays reads --mail-retention-days; a bad value becomes -1, which
+// Validate refuses.
+func parseDays(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 // mailWorker is the outbox worker for the configuration.
 func (e *env) mailWorker() *mail.Worker {
 	smtp, _ := mail.ParseSMTPURL(e.cfg.SMTPURL) // validated at start
-	return mail.NewWorker(e.db, mail.Config{SMTP: smtp, From: e.cfg.MailFrom, Rate: e.cfg.MailRate}, e.log)
+	return mail.NewWorker(e.db, mail.Config{SMTP: smtp, From: e.cfg.MailFrom, Rate: e.cfg.MailRate,
+		Retention: time.Duration(e.cfg.MailRetentionDays) * 24 * time.Hour}, e.log)
 }
 
 // startMailWorker delivers the outbox in the background until the returned

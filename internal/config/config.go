@@ -34,6 +34,9 @@ type Config struct {
 	// BlocklistSecret keys the hashes of erased e-mail addresses; empty:
 	// a random key kept in the database.
 	BlocklistSecret string
+	// MailRetentionDays: sent, captured and failed mails are deleted after
+	// this many days (0 keeps them).
+	MailRetentionDays int
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -56,6 +59,7 @@ var Options = []Option{
 	{Flag: "mail-from", Env: "CONSENTO_MAIL_FROM", Default: "Consento <consento@localhost>", Usage: "sender address of Consento's e-mail"},
 	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
 	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
+	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
 }
 
 // Validate checks c and fills derived defaults.

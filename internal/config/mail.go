@@ -18,5 +18,8 @@ func (c *Config) validateMail() error {
 	if c.MailRate <= 0 || c.MailRate > 10000 {
 		errs = append(errs, errors.New("--mail-rate / CONSENTO_MAIL_RATE must be a number of mails per second between 0 and 10000"))
 	}
+	if c.MailRetentionDays < 0 {
+		errs = append(errs, errors.New("--mail-retention-days / CONSENTO_MAIL_RETENTION_DAYS must be a whole number of days, 0 or more"))
+	}
 	return errors.Join(errs...)
 }

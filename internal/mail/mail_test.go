@@ -251,3 +251,29 @@ func TestParseSMTPURL(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionDeletesOldMailOnly(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		db := storetest.Open(t, e)
+		msg := mail.Message{Template: "preference_link", To: "a@example.com", Data: map[string]any{"PreferenceURL": "https://x/p/1"}}
+		enqueue(t, db, msg)
+		enqueue(t, db, msg)
+		w := mail.NewWorker(db, mail.Config{From: "x@example.com", Retention: 24 * time.Hour}, quiet)
+		if n, _ := w.Drain(ctx); n != 2 {
+			t.Fatalf("drained %d", n)
+		}
+		waiting := enqueue(t, db, msg)
+		if n, err := w.Purge(ctx); err != nil || n != 0 {
+			t.Fatalf("purged fresh mail: %d, %v", n, err)
+		}
+		w.SetClock(func() time.Time { return time.Now().Add(48 * time.Hour) })
+		if n, err := w.Purge(ctx); err != nil || n != 2 {
+			t.Fatalf("purged %d, %v; want the 2 captured mails", n, err)
+		}
+		list, _ := mail.List(ctx, db, "", 0, 10)
+		if len(list) != 1 || list[0].ID != waiting {
+			t.Fatalf("left %+v; want the queued mail", list)
+		}
+	})
+}

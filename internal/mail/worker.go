@@ -24,6 +24,9 @@ type Config struct {
 	Poll time.Duration
 	// Batch is how many mails one claim takes (default 50).
 	Batch int
+	// Retention: sent, captured and failed mails older than this are
+	// deleted (storage limitation, GDPR Art. 5(1)(e)); 0 keeps them.
+	Retention time.Duration
 }
 
 // Worker delivers the outbox.
@@ -70,6 +73,7 @@ func (w *Worker) SetClock(now func() time.Time) { w.now = now }
 func (w *Worker) Run(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var purged time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -78,6 +82,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if _, err := w.Drain(ctx); err != nil && ctx.Err() == nil {
 			w.log.Error("mail worker", "err", err)
+		}
+		if w.cfg.Retention > 0 && time.Since(purged) > time.Hour {
+			purged = time.Now()
+			if n, err := w.Purge(ctx); err != nil && ctx.Err() == nil {
+				w.log.Error("mail retention", "err", err)
+			} else if n > 0 {
+				w.log.Info("old mails deleted", "count", n)
+			}
 		}
 		t.Reset(w.cfg.Poll)
 	}
@@ -217,6 +229,35 @@ func (w *Worker) record(tx *store.Tx, results []outcome) error {
 		}
 	}
 	return nil
+}
+
+// Purge deletes sent, captured and failed mails older than the retention,
+// a thousand per transaction, and returns how many it deleted.
+func (w *Worker) Purge(ctx context.Context) (int, error) {
+	if w.cfg.Retention <= 0 {
+		return 0, nil
+	}
+	cutoff := store.Micros(w.now().Add(-w.cfg.Retention))
+	total := 0
+	for ctx.Err() == nil {
+		n := int64(0)
+		err := w.db.Write(ctx, func(tx *store.Tx) error {
+			res, err := tx.Exec(`DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox WHERE status IN ('sent', 'captured', 'dead') AND created_at < ? LIMIT 1000)`, cutoff)
+			if err != nil {
+				return fmt.Errorf("mail: purge: %w", err)
+			}
+			n, _ = res.RowsAffected()
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < 1000 {
+			return total, nil
+		}
+	}
+	return total, ctx.Err()
 }
 
 // Backoff is the wait after the n-th failed attempt: 30 s doubling each

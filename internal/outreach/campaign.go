@@ -40,6 +40,25 @@ type recipient struct {
 // given (from a CSV), narrows the mailing to those addresses. Persons who
 // withdrew, refused or objected are never asked again by a mailing.
 func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purposeKey string, emails []string) (*ConsentRequest, error) {
+	return s.RequestConsentFrom(ctx, actor, purposeKey, "", emails)
+}
+
+// RequestConsentFrom is RequestConsent for the persons who came from one
+// source (a source key; "" for any).
+func (s *Service) RequestConsentFrom(ctx context.Context, actor audit.Actor, purposeKey, source string, emails []string) (*ConsentRequest, error) {
+	if source != "" {
+		known := false
+		srcs, err := s.ledger.Sources(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, src := range srcs {
+			known = known || src.Key == source
+		}
+		if !known {
+			return nil, &InputError{Fields: map[string]string{"source": "unknown source"}}
+		}
+	}
 	p, err := s.ledger.Purpose(ctx, purposeKey)
 	if err != nil {
 		return nil, err
@@ -68,7 +87,8 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 			JOIN person_emails e ON e.person_id = p.id AND e.is_primary = 1
 			LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?
 			WHERE p.status = 'active' AND (c.kind IS NULL OR c.kind IN ('pending', 'expired') OR (c.kind = 'granted' AND c.valid_until <= ?))
-			ORDER BY p.id`, p.ID, store.Micros(now))
+			AND (? = '' OR p.source_id = (SELECT id FROM sources WHERE key = ?))
+			ORDER BY p.id`, p.ID, store.Micros(now), source, source)
 		if err != nil {
 			return fmt.Errorf("outreach: select recipients: %w", err)
 		}
@@ -94,8 +114,7 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 		out.ID, out.Recipients = id, len(rs)
 		const chunk = 500
 		mailing := make([]mail.Recipient, 0, chunk)
-		targs := make([]any, 0, chunk*4)
-		rargs := make([]any, 0, chunk*2)
+		hashes, pids := make([][]byte, 0, chunk), make([]int64, 0, chunk)
 		expires := store.Micros(now.Add(PreferenceTTL))
 		shared := map[string]mail.Message{}
 		for _, l := range mail.Languages {
@@ -105,22 +124,18 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 		}
 		for start := 0; start < len(rs); start += chunk {
 			part := rs[start:min(start+chunk, len(rs))]
-			targs, rargs = targs[:0], rargs[:0]
+			hashes, pids = hashes[:0], pids[:0]
 			byLang := map[string][]mail.Recipient{}
 			for _, r := range part {
 				raw, h := newToken()
-				targs = append(targs, h, r.id, store.Micros(now), expires)
-				rargs = append(rargs, id, r.id)
+				hashes, pids = append(hashes, h), append(pids, r.id)
 				l := mail.Language(r.lang)
 				byLang[l] = append(byLang[l], mail.Recipient{PersonID: r.id, To: r.email, Language: l,
 					Personal:    map[string]string{"Name": r.name, "PreferenceURL": s.PreferenceURL(raw)},
 					Unsubscribe: &mail.Unsubscribe{URL: s.UnsubscribeURL(r.id, p.ID), Mailto: s.cfg.UnsubscribeMailto}})
 			}
-			if _, err := tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) VALUES `+rowsOf(len(part), 4), targs...); err != nil {
-				return fmt.Errorf("outreach: issue tokens: %w", err)
-			}
-			if _, err := tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) VALUES `+rowsOf(len(part), 2), rargs...); err != nil {
-				return fmt.Errorf("outreach: store recipients: %w", err)
+			if err := insertLinks(tx, id, hashes, pids, store.Micros(now), expires); err != nil {
+				return err
 			}
 			for _, l := range mail.Languages {
 				mailing = append(mailing[:0], byLang[l]...)
@@ -130,13 +145,41 @@ func (s *Service) RequestConsent(ctx context.Context, actor audit.Actor, purpose
 			}
 		}
 		_, err = audit.Append(tx, now, audit.Entry{Actor: actor, Action: "consent_request.create", ObjectType: "consent_request", ObjectID: strconv.FormatInt(id, 10),
-			After: map[string]any{"purpose": p.Key, "recipients": len(rs), "from_list": emails != nil}}, nil)
+			After: map[string]any{"purpose": p.Key, "recipients": len(rs), "from_list": emails != nil, "source": source}}, nil)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// insertLinks stores a chunk of preference-link hashes and the request's
+// recipients: on PostgreSQL as arrays (two parameters a column instead of
+// one a row), elsewhere as multi-row VALUES.
+func insertLinks(tx *store.Tx, requestID int64, hashes [][]byte, pids []int64, now, expires int64) error {
+	var err error
+	if tx.Dialect() == store.Postgres {
+		_, err = tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) SELECT h, p, ?, ? FROM unnest(?::bytea[], ?::bigint[]) AS x(h, p)`, now, expires, hashes, pids)
+		if err == nil {
+			_, err = tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) SELECT ?, p FROM unnest(?::bigint[]) AS x(p)`, requestID, pids)
+		}
+	} else {
+		targs := make([]any, 0, 4*len(pids))
+		rargs := make([]any, 0, 2*len(pids))
+		for i, pid := range pids {
+			targs = append(targs, hashes[i], pid, now, expires)
+			rargs = append(rargs, requestID, pid)
+		}
+		_, err = tx.Exec(`INSERT INTO preference_tokens (hash, person_id, created_at, expires_at) VALUES `+rowsOf(len(pids), 4), targs...)
+		if err == nil {
+			_, err = tx.Exec(`INSERT INTO consent_request_recipients (request_id, person_id) VALUES `+rowsOf(len(pids), 2), rargs...)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("outreach: store links and recipients: %w", err)
+	}
+	return nil
 }
 
 func rowsOf(n, cols int) string {

@@ -45,82 +45,79 @@ func text(p *ledger.Purpose, lang string) ledger.Text {
 	return p.Texts["en"]
 }
 
-// personSelect reads what the preference page shows of a person, with
-// their open requests, in one query.
-const personSelect = `SELECT p.id, p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
+// prefSelect is the preference page's whole read in one statement: the
+// person with their open requests, repeated on one row per active purpose
+// with its text (in the person's language, then English) and the person's
+// consent. A person with no active purpose gets one row without one.
+const prefSelect = `SELECT p.id, p.first_name, p.last_name, p.language, p.street, p.postal_code, p.city, p.country, p.status,
 	(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1),
 	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'erasure'),
-	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'rectification')
+	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'rectification'),
+	pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, tx.language, tx.name, tx.description, tx.consent_text,
+	c.kind, c.legal_basis, c.valid_until
 	FROM persons p`
+
+const prefJoins = `
+	LEFT JOIN purposes pu ON pu.archived = 0
+	LEFT JOIN purpose_texts tx ON tx.purpose_id = pu.id AND tx.version = pu.current_version AND tx.language IN (p.language, 'en')
+	LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = p.id`
+
+const prefOrder = ` ORDER BY pu.id, CASE WHEN tx.language = p.language THEN 0 ELSE 1 END`
 
 // Preferences returns every active purpose with the person's current
 // choice, in their language.
 func (s *Service) Preferences(ctx context.Context, personID int64) (*Preferences, error) {
-	return s.preferences(ctx, personSelect+` WHERE p.id = ?`, personID)
+	return s.preferences(ctx, prefSelect+prefJoins+` WHERE p.id = ?`+prefOrder, personID)
 }
 
 // PreferencesForToken is Preferences for the person of a valid preference
-// link: the page's whole read in two queries.
+// link: the page's whole read in one round trip.
 func (s *Service) PreferencesForToken(ctx context.Context, raw string) (*Preferences, error) {
 	if !validTokenShape(raw) {
 		return nil, ErrInvalidToken
 	}
-	return s.preferences(ctx, personSelect+` JOIN preference_tokens t ON t.person_id = p.id
-		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`, hashToken(raw), store.Micros(s.now()))
+	return s.preferences(ctx, prefSelect+` JOIN preference_tokens t ON t.person_id = p.id`+prefJoins+`
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND p.status = 'active'`+prefOrder, hashToken(raw), store.Micros(s.now()))
 }
 
 func (s *Service) preferences(ctx context.Context, query string, args ...any) (*Preferences, error) {
-	p := &ledger.Person{}
-	out := &Preferences{Person: p}
-	var email *string
-	var erasures, rectifications int
 	st, err := s.db.Stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	err = st.QueryRowContext(ctx, args...).Scan(&p.ID, &p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode,
-		&p.Address.City, &p.Address.Country, &p.Status, &email, &erasures, &rectifications)
-	if isNoRows(err) {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
-		return nil, fmt.Errorf("outreach: preferences: %w", err)
-	}
-	if email != nil {
-		p.Emails = []string{*email}
-	}
-	out.OpenErasure, out.PendingRectification = erasures > 0, rectifications > 0
-	st, err = s.db.Stmt(ctx, `SELECT pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, t.language, t.name, t.description, t.consent_text,
-		c.kind, c.legal_basis, c.valid_until
-		FROM purposes pu
-		LEFT JOIN purpose_texts t ON t.purpose_id = pu.id AND t.version = pu.current_version AND t.language IN (?, 'en')
-		LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ?
-		WHERE pu.archived = 0 ORDER BY pu.id, CASE WHEN t.language = ? THEN 0 ELSE 1 END`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, p.Language, p.ID, p.Language)
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("outreach: preferences: %w", err)
 	}
 	defer rows.Close()
+	var out *Preferences
 	now := store.Micros(s.now())
 	for rows.Next() {
-		var c PurposeChoice
-		var def, allowed string
-		var lang, name, desc, ctext, kind, basis *string
-		var until *int64
-		if err := rows.Scan(&c.Key, &def, &allowed, &c.TextVersion, &lang, &name, &desc, &ctext, &kind, &basis, &until); err != nil {
-			return nil, err
+		p := &ledger.Person{}
+		var email, key, def, allowed, lang, name, desc, ctext, kind, basis *string
+		var version, until *int64
+		var erasures, rectifications int
+		if err := rows.Scan(&p.ID, &p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode, &p.Address.City, &p.Address.Country, &p.Status,
+			&email, &erasures, &rectifications, &key, &def, &allowed, &version, &lang, &name, &desc, &ctext, &kind, &basis, &until); err != nil {
+			return nil, fmt.Errorf("outreach: preferences: %w", err)
 		}
-		if n := len(out.Purposes); n > 0 && out.Purposes[n-1].Key == c.Key {
+		if out == nil {
+			if email != nil {
+				p.Emails = []string{*email}
+			}
+			out = &Preferences{Person: p, OpenErasure: erasures > 0, PendingRectification: rectifications > 0}
+		}
+		if key == nil {
+			continue // no active purpose
+		}
+		if n := len(out.Purposes); n > 0 && out.Purposes[n-1].Key == *key {
 			continue // the English fallback row of a purpose already shown
 		}
+		c := PurposeChoice{Key: *key, TextVersion: int(*version), LegalBasis: ledger.LegalBasis(*def), State: "none"}
 		if name != nil {
 			c.Name, c.Description, c.ConsentText = *name, *desc, *ctext
 		}
-		c.LegalBasis, c.State = ledger.LegalBasis(def), "none"
-		c.Consentable = slices.Contains(strings.Split(allowed, ","), string(ledger.Consent))
+		c.Consentable = slices.Contains(strings.Split(*allowed, ","), string(ledger.Consent))
 		if kind != nil {
 			c.State, c.LegalBasis = ledger.EventKind(*kind), ledger.LegalBasis(*basis)
 			if c.State == ledger.Granted && until != nil && *until <= now {
@@ -130,7 +127,13 @@ func (s *Service) preferences(ctx context.Context, query string, args ...any) (*
 		c.Granted = c.State == ledger.Granted && c.LegalBasis == ledger.Consent
 		out.Purposes = append(out.Purposes, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, ErrInvalidToken
+	}
+	return out, nil
 }
 
 // Choice is a grant or withdrawal made on the preference page.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,23 @@ func checkPage(t *testing.T, ctx context.Context, axe, page string) {
 	}
 }
 
+// shoot saves a screenshot when CONSENTO_SCREENSHOTS names a directory
+// (docs/screenshots is made that way).
+func shoot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("CONSENTO_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A visitor on a phone signs up on the hosted form, gets the mail at the
 // SMTP server, confirms, sees the consent on their preference page,
 // withdraws it there, and a one-click unsubscribe is recorded.
@@ -99,6 +117,7 @@ func TestBrowserSignUpConfirmWithdrawUnsubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPage(t, ctx, axe, "form")
+	shoot(t, ctx, "public-form-mobile")
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#f-email"), "mette@example.dk"),
 		chromedp.SendKeys(chromedp.CSS("#f-first_name"), "Mette"),
@@ -133,6 +152,7 @@ func TestBrowserSignUpConfirmWithdrawUnsubscribe(t *testing.T) {
 		t.Fatalf("flash %q", f)
 	}
 	checkPage(t, ctx, axe, "preferences")
+	shoot(t, ctx, "public-preferences-mobile")
 	p, err := e.ledger.PersonByEmail(context.Background(), "mette@example.dk")
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package selfservice_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/outreach"
 	"github.com/consento/consento/internal/selfservice"
+	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
 )
 
@@ -408,6 +410,19 @@ func TestConsentRequestMailing(t *testing.T) {
 		if counts, _ := mail.Counts(ctx, e.db); counts[mail.StatusSent] != 1 {
 			t.Fatalf("outbox %v", counts)
 		}
+		// A source narrows it too: only the fair's visitor, not the others
+		// still without an answer.
+		e.person("other@example.com", "en")
+		if _, err := e.ledger.CreatePerson(ctx, audit.System, ledger.PersonInput{LastName: "Fair", Emails: []string{"fair@example.com"}, Source: "event"}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := e.svc.RequestConsentFrom(ctx, audit.System, "e_marketing", "event", nil); err != nil || r.Recipients != 1 {
+			t.Fatalf("request to the event's contacts: %+v, %v", r, err)
+		}
+		var ie *outreach.InputError
+		if _, err := e.svc.RequestConsentFrom(ctx, audit.System, "e_marketing", "nowhere", nil); !errors.As(err, &ie) {
+			t.Fatalf("an unknown source: %v", err)
+		}
 	})
 }
 
@@ -484,6 +499,49 @@ func TestStrangersCannotDowngradeOrFlood(t *testing.T) {
 		}
 		if list, _ := mail.List(ctx, e.db, "", 0, 100); len(list) != 4 {
 			t.Fatalf("the outbox holds %d mails, want 4", len(list))
+		}
+	})
+}
+
+// Erasing a person removes their mails, links and opt-in records and the
+// data in their requests.
+func TestErasePerson(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := context.Background()
+		csrf := e.csrf("/f/newsletter")
+		if code, _, _ := e.do("POST", "/f/newsletter", url.Values{"csrf": {csrf}, "email": {"gone@example.com"}, "purpose": {"e_marketing"}, "terms": {"1"}}); code != 200 {
+			t.Fatalf("submit: %d", code)
+		}
+		p, _ := e.ledger.PersonByEmail(ctx, "gone@example.com")
+		tok := e.token(p.ID)
+		e.svc.SetRectificationMode(ctx, audit.System, "review")
+		if _, err := e.svc.Rectify(ctx, p.ID, outreach.Contact{FirstName: "Gone"}, outreach.Client{IP: "192.0.2.7", UserAgent: "UA"}); err != nil {
+			t.Fatal(err)
+		}
+		other := e.person("stays@example.com", "en")
+		e.token(other)
+		e.svc.RequestLink(ctx, "stays@example.com")
+		if err := e.db.Write(ctx, func(tx *store.Tx) error { return outreach.ErasePersonTx(tx, p.ID) }); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, _ := e.do("GET", "/p/"+tok, nil); code != 404 {
+			t.Fatalf("the erased person's link: %d", code)
+		}
+		var n int
+		for q, want := range map[string]int{
+			`SELECT COUNT(*) FROM mail_outbox WHERE person_id = ?`:                                            0,
+			`SELECT COUNT(*) FROM optins WHERE person_id = ?`:                                                 0,
+			`SELECT COUNT(*) FROM selfservice_requests WHERE person_id = ?`:                                   1,
+			`SELECT COUNT(*) FROM selfservice_requests WHERE person_id = ? AND (payload <> '{}' OR ip <> '')`: 0,
+		} {
+			e.db.QueryRow(ctx, q, p.ID).Scan(&n)
+			if n != want {
+				t.Errorf("%s: %d", q, n)
+			}
+		}
+		if counts, _ := mail.Counts(ctx, e.db); counts[mail.StatusQueued] != 1 {
+			t.Fatalf("the other person's mail is gone too: %v", counts)
 		}
 	})
 }

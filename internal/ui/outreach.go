@@ -267,12 +267,16 @@ func (s *Server) saveSelfServiceSettings(w http.ResponseWriter, r *http.Request,
 type consentRequestsData struct {
 	Requests []outreach.ConsentRequest
 	Purposes []*ledger.Purpose
+	Sources  []ledger.Source
 }
 
 func (s *Server) consentRequests(w http.ResponseWriter, r *http.Request, p page) {
 	var d consentRequestsData
 	var err error
 	if d.Requests, err = s.out.ConsentRequests(r.Context()); err == nil {
+		d.Sources, err = s.ledger.Sources(r.Context())
+	}
+	if err == nil {
 		var all []*ledger.Purpose
 		all, err = s.ledger.Purposes(r.Context(), false)
 		for _, pu := range all {
@@ -317,7 +321,7 @@ func (s *Server) createConsentRequest(w http.ResponseWriter, r *http.Request, p 
 			return
 		}
 	}
-	cr, err := s.out.RequestConsent(r.Context(), settingsActor(p), r.PostFormValue("purpose"), emails)
+	cr, err := s.out.RequestConsentFrom(r.Context(), settingsActor(p), r.PostFormValue("purpose"), r.PostFormValue("source"), emails)
 	if err != nil {
 		s.outreachError(w, p, err, "create consent request")
 		return
