@@ -5,13 +5,15 @@ import (
 	"net/http"
 
 	"github.com/consento/consento/internal/outreach"
+	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/selfservice"
 	"github.com/consento/consento/internal/ui"
 )
 
 // outreach is the self-service domain for the configuration.
 func (e *env) outreach(ctx context.Context) (*outreach.Service, error) {
-	svc := outreach.New(e.db, e.ledger, outreach.Config{PublicURL: e.cfg.PublicURL, Controller: e.cfg.ControllerName, PrivacyURL: e.cfg.PrivacyNoticeURL})
+	svc := outreach.New(e.db, e.ledger, outreach.Config{PublicURL: e.cfg.PublicURL, Controller: e.cfg.ControllerName, PrivacyURL: e.cfg.PrivacyNoticeURL,
+		OpenErasureCase: rights.New(e.ledger).OpenSelfServiceErasureTx})
 	return svc, svc.Init(ctx)
 }
 

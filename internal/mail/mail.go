@@ -112,7 +112,16 @@ func (r rendered) args(now int64) []any {
 
 // Enqueue renders m and adds it to the outbox inside tx: it is sent only
 // if tx commits. It returns the outbox id.
+//
+// A person whose mail is blocked (erasure, GDPR Art. 17) gets nothing: the
+// message is dropped and the id is 0.
 func Enqueue(tx *store.Tx, m Message) (int64, error) {
+	if m.PersonID != 0 {
+		blocked, err := blockedPersons(tx, []int64{m.PersonID})
+		if err != nil || blocked[m.PersonID] {
+			return 0, err
+		}
+	}
 	r, err := render(tx, m)
 	if err != nil {
 		return 0, err
@@ -137,26 +146,70 @@ func EnqueueBatch(tx *store.Tx, ms []Message) (int, error) {
 		}
 		out = append(out, r)
 		if len(out) == cap(out) {
-			if err := insertRendered(tx, out); err != nil {
+			k, err := insertRendered(tx, out)
+			if err != nil {
 				return n, err
 			}
-			n, out = n+len(out), out[:0]
+			n, out = n+k, out[:0]
 		}
 	}
-	if err := insertRendered(tx, out); err != nil {
-		return n, err
-	}
-	return n + len(out), nil
+	k, err := insertRendered(tx, out)
+	return n + k, err
 }
 
-// insertRendered writes rendered mails with one multi-row INSERT.
-func insertRendered(tx *store.Tx, rs []rendered) error {
+// blockedPersons returns which of ids have their mail blocked.
+func blockedPersons(tx *store.Tx, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.Query(`SELECT person_id FROM mail_blocks WHERE person_id IN (`+store.Placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("mail: blocked persons: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// insertRendered writes rendered mails with one multi-row INSERT, leaving
+// out persons whose mail is blocked; it returns how many it wrote.
+func insertRendered(tx *store.Tx, rs []rendered) (int, error) {
+	var ids []int64
+	for _, r := range rs {
+		if r.m.PersonID != 0 {
+			ids = append(ids, r.m.PersonID)
+		}
+	}
+	blocked, err := blockedPersons(tx, ids)
+	if err != nil {
+		return 0, err
+	}
+	if len(blocked) > 0 {
+		kept := rs[:0:0]
+		for _, r := range rs {
+			if !blocked[r.m.PersonID] {
+				kept = append(kept, r)
+			}
+		}
+		rs = kept
+	}
 	if len(rs) == 0 {
-		return nil
+		return 0, nil
 	}
 	now := store.Micros(time.Now())
 	if tx.Dialect() == store.Postgres {
-		return insertUnnest(tx, rs, now)
+		return len(rs), insertUnnest(tx, rs, now)
 	}
 	var q strings.Builder
 	q.WriteString(insertOutbox)
@@ -169,9 +222,9 @@ func insertRendered(tx *store.Tx, rs []rendered) error {
 		args = append(args, r.args(now)...)
 	}
 	if _, err := tx.Exec(q.String(), args...); err != nil {
-		return fmt.Errorf("mail: enqueue: %w", err)
+		return 0, fmt.Errorf("mail: enqueue: %w", err)
 	}
-	return nil
+	return len(rs), nil
 }
 
 // insertUnnest is insertRendered for PostgreSQL: the columns travel as

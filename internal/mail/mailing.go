@@ -154,8 +154,8 @@ func EnqueueMailing(tx *store.Tx, name string, shared map[string]any, rs []Recip
 		if len(out) == 0 {
 			return nil
 		}
-		err := insertRendered(tx, out)
-		n += len(out)
+		k, err := insertRendered(tx, out)
+		n += k
 		out = out[:0]
 		return err
 	}

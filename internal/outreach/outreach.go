@@ -48,6 +48,10 @@ type Config struct {
 	// UnsubscribeMailto is shown in List-Unsubscribe when an inbound
 	// mailbox processes it; empty (the default) leaves mailto out.
 	UnsubscribeMailto string
+	// OpenErasureCase, when set, runs in the transaction that files a
+	// person's erasure request from the preference page: it opens the
+	// privacy officer's case (the rights engine's).
+	OpenErasureCase func(tx *store.Tx, personID int64) error
 }
 
 // Service is outreach over one database and ledger.

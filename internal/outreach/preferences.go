@@ -250,6 +250,11 @@ func (s *Service) addRequest(ctx context.Context, personID int64, kind string, p
 		if err != nil {
 			return fmt.Errorf("outreach: file request: %w", err)
 		}
+		if kind == KindErasure && s.cfg.OpenErasureCase != nil {
+			if err := s.cfg.OpenErasureCase(tx, personID); err != nil {
+				return fmt.Errorf("outreach: open erasure case: %w", err)
+			}
+		}
 		return recordPerson(tx, now, audit.Entry{Actor: Subject(personID), Action: "selfservice." + kind + "_request", ObjectType: "selfservice_request",
 			ObjectID: strconv.FormatInt(id, 10), PersonID: personID, After: map[string]any{"kind": kind, "payload": json.RawMessage(body), "ip": cl.IP, "user_agent": cl.UserAgent}})
 	})

@@ -165,7 +165,20 @@ func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in Reque
 	}
 	due := cal.Due(received, AnswerMonths)
 	var id int64
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		id, err = s.createTx(tx, actor, in, received, due)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Request(ctx, id)
+}
+
+// createTx opens a validated case in tx.
+func (s *Service) createTx(tx *store.Tx, actor audit.Actor, in RequestInput, received, due Date) (int64, error) {
+	var id int64
+	err := func() error {
 		now := s.now()
 		pid := in.PersonID
 		if pid != nil {
@@ -205,11 +218,20 @@ func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in Reque
 		tx.SetResult(id)
 		return appendAudit(tx, now, audit.Entry{Actor: actor, Action: "request.create", ObjectType: "rights_request", ObjectID: strconv.FormatInt(id, 10),
 			PersonID: deref(pid), After: map[string]any{"type": in.Type, "channel": in.Channel, "received_on": received.String(), "due_on": due.String()}})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.Request(ctx, id)
+	}()
+	return id, err
+}
+
+// OpenSelfServiceErasureTx opens an erasure case (GDPR Art. 17) for a
+// person who asked on their personal preference page, in the transaction
+// that records their request. The link proves control of the address, not
+// identity: the case still needs the privacy officer's verification.
+func (s *Service) OpenSelfServiceErasureTx(tx *store.Tx, personID int64) error {
+	received := s.today()
+	due := Calendar{Holidays: map[Date]bool{}}.Due(received, AnswerMonths)
+	_, err := s.createTx(tx, audit.Actor{Type: "subject", ID: strconv.FormatInt(personID, 10)}, RequestInput{PersonID: &personID, Type: TypeErasure,
+		Channel: "self_service", Details: "Asked for erasure on the personal preference page."}, received, due)
+	return err
 }
 
 func deref(p *int64) int64 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/outreach"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -326,6 +327,11 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 	if err := exec(`INSERT INTO mail_blocks (person_id, created_at) VALUES (?, ?) ON CONFLICT (person_id) DO NOTHING`, pid, store.Micros(now)); err != nil {
 		return err
 	}
+	// Nothing more goes out: mail not yet sent is dropped (the outbox
+	// leaves out blocked persons from now on).
+	if err := exec(`DELETE FROM mail_outbox WHERE person_id = ? AND status IN ('queued', 'sending', 'dead')`, pid); err != nil {
+		return err
+	}
 	if p.Level >= LevelContact {
 		for _, q := range []string{
 			`DELETE FROM person_phones WHERE person_id = ?`,
@@ -340,6 +346,10 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 	}
 	if p.Level >= LevelAnonymize {
 		if err := s.anonymizeTx(tx, actor, p, now); err != nil {
+			return err
+		}
+		// The outbox, preference links and opt-in records.
+		if err := outreach.ErasePersonTx(tx, pid); err != nil {
 			return err
 		}
 	} else if err := exec(`UPDATE persons SET updated_at = ?, updated_by = ? WHERE id = ?`, store.Micros(now), actor.String(), pid); err != nil {

@@ -3,6 +3,7 @@ package rights_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/importer"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/store"
@@ -157,6 +159,22 @@ func TestLevel3ErasureLeavesNothingBehind(t *testing.T) {
 		p, other := e.richPerson(t)
 		c := e.verifiedCase(t, p.ID, rights.TypeErasure)
 		must[*rights.Request](t)(e.r.AddNote(ctx, officer, c.ID, "Zebulon Quixotefield phoned to confirm"))
+		// Mail sent to them, and mail still queued: the outbox keeps both.
+		if err := e.db.Write(ctx, func(tx *store.Tx) error {
+			for _, status := range []string{"sent", "queued"} {
+				id, err := mail.Enqueue(tx, mail.Message{Template: "preference_link", Language: "de", PersonID: p.ID, To: "zebulon.q@example.org",
+					Data: map[string]any{"Name": "Zebulon Quixotefield", "Controller": "Example GmbH", "PreferenceURL": "https://example.com/p/x"}})
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Exec(`UPDATE mail_outbox SET status = ? WHERE id = ?`, status, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 
 		if got := found(e.haystack(t), secrets); len(got) != len(secrets) {
 			t.Fatalf("before erasure the store holds only %v of %v: the search cannot be trusted", got, secrets)
@@ -179,6 +197,17 @@ func TestLevel3ErasureLeavesNothingBehind(t *testing.T) {
 
 		if left := found(e.haystack(t), secrets); len(left) > 0 {
 			t.Fatalf("after level-3 erasure the %s store still holds %v", engine, left)
+		}
+		// Their mail is blocked: nothing more is queued for them.
+		if err := e.db.Write(ctx, func(tx *store.Tx) error {
+			id, err := mail.Enqueue(tx, mail.Message{Template: "preference_link", Language: "de", PersonID: p.ID, To: "someone@example.org",
+				Data: map[string]any{"Name": "x", "Controller": "Example GmbH", "PreferenceURL": "https://example.com/p/y"}})
+			if err == nil && id != 0 {
+				err = fmt.Errorf("mail %d queued for an erased person", id)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
 		got := must[*ledger.Person](t)(e.l.Person(ctx, p.ID))
 		if got.Status != ledger.StatusAnonymized || got.FirstName != "" || len(got.Emails) != 0 || len(got.Phones) != 0 {

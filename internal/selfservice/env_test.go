@@ -16,6 +16,7 @@ import (
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/mail/mailtest"
 	"github.com/consento/consento/internal/outreach"
+	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/selfservice"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
@@ -46,7 +47,8 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...selfservice.Options) *env 
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	svc := outreach.New(db, l, outreach.Config{PublicURL: srv.URL, Controller: "Example Ltd", PrivacyURL: "https://example.com/privacy"})
+	svc := outreach.New(db, l, outreach.Config{PublicURL: srv.URL, Controller: "Example Ltd", PrivacyURL: "https://example.com/privacy",
+		OpenErasureCase: rights.New(l).OpenSelfServiceErasureTx})
 	if err := svc.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/outreach"
+	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/selfservice"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
@@ -250,6 +251,11 @@ func TestRectificationErasureAndExport(t *testing.T) {
 		reqs, _ = e.svc.Requests(ctx)
 		if len(reqs) != 1 || reqs[0].Kind != outreach.KindErasure {
 			t.Fatalf("requests after erasure %+v", reqs)
+		}
+		// The privacy officer has the case, with its legal deadline, to verify.
+		cases, err := rights.New(e.ledger).Requests(ctx, rights.RequestFilter{PersonID: pid})
+		if err != nil || len(cases) != 1 || cases[0].Type != rights.TypeErasure || cases[0].Channel != "self_service" || cases[0].Verified() {
+			t.Fatalf("erasure cases %+v %v", cases, err)
 		}
 		_, body, _ := e.do("GET", "/p/"+tok, nil)
 		if !strings.Contains(body, "Ihr Löschantrag wird bearbeitet.") {
