@@ -3,8 +3,8 @@ package rights_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
