@@ -157,7 +157,8 @@ func EnqueueBatch(tx *store.Tx, ms []Message) (int, error) {
 	return n + k, err
 }
 
-// blockedPersons returns which of ids have their mail blocked.
+// blockedPersons returns which of ids get no mail: those with a mail block
+// (erasure) and those whose processing is restricted (GDPR Art. 18).
 func blockedPersons(tx *store.Tx, ids []int64) (map[int64]bool, error) {
 	out := map[int64]bool{}
 	if len(ids) == 0 {
@@ -167,7 +168,9 @@ func blockedPersons(tx *store.Tx, ids []int64) (map[int64]bool, error) {
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := tx.Query(`SELECT person_id FROM mail_blocks WHERE person_id IN (`+store.Placeholders(len(ids))+`)`, args...)
+	in := store.Placeholders(len(ids))
+	rows, err := tx.Query(`SELECT person_id FROM mail_blocks WHERE person_id IN (`+in+`)
+		UNION SELECT id FROM persons WHERE id IN (`+in+`) AND status = 'restricted'`, append(args, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("mail: blocked persons: %w", err)
 	}

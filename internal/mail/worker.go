@@ -143,6 +143,7 @@ func (w *Worker) claim(ctx context.Context, done []outcome) ([]Outgoing, error) 
 		rows, err := tx.Query(`UPDATE mail_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 WHERE id IN (
 			SELECT id FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= ?
 			AND NOT EXISTS (SELECT 1 FROM mail_blocks b WHERE b.person_id = mail_outbox.person_id)
+			AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = mail_outbox.person_id AND p.status = 'restricted')
 			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
 			RETURNING id, recipient, subject, text_body, html_body, unsubscribe`, now+lease.Microseconds(), now, w.cfg.Batch)
 		if err != nil {

@@ -172,6 +172,10 @@ type Contact struct {
 	FirstName, LastName               string
 	Street, PostalCode, City, Country string
 	Language                          string
+	// Email, when it differs from the primary address, replaces it; such a
+	// correction always waits for staff review, whatever the setting: the
+	// address is what the personal link and double opt-in were sent to.
+	Email string `json:",omitempty"`
 }
 
 // RectificationMode says whether corrections apply at once ("direct") or
@@ -206,12 +210,30 @@ func (s *Service) Rectify(ctx context.Context, personID int64, c Contact, cl Cli
 	if c.Language != "" && c.Language != "en" && c.Language != "de" && c.Language != "da" {
 		fields["language"] = "unknown"
 	}
+	if c.Email != "" {
+		n, ok := ledger.NormalizeEmail(c.Email)
+		if !ok {
+			fields["email"] = "invalid"
+		}
+		c.Email = n
+	}
 	if len(fields) > 0 {
 		return false, &InputError{Fields: fields}
 	}
 	mode, err := s.RectificationMode(ctx)
 	if err != nil {
 		return false, err
+	}
+	if c.Email != "" {
+		p, err := s.ledger.Person(ctx, personID)
+		if err != nil {
+			return false, err
+		}
+		if len(p.Emails) > 0 && p.Emails[0] == c.Email {
+			c.Email = "" // unchanged
+		} else {
+			mode = "review"
+		}
 	}
 	if mode == "direct" {
 		addr := ledger.Address{Street: c.Street, PostalCode: c.PostalCode, City: c.City, Country: c.Country}

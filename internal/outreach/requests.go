@@ -67,6 +67,20 @@ func (s *Service) CloseRequest(ctx context.Context, actor audit.Actor, id int64,
 		if c.Language != "" {
 			patch.Language = &c.Language
 		}
+		if c.Email != "" {
+			// The new address replaces the primary one; the others stay.
+			p, err := s.ledger.Person(ctx, r.PersonID)
+			if err != nil {
+				return err
+			}
+			emails := []string{c.Email}
+			for i, e := range p.Emails {
+				if i > 0 && e != c.Email {
+					emails = append(emails, e)
+				}
+			}
+			patch.Emails = emails
+		}
 		if _, err := s.ledger.UpdatePerson(ctx, actor, r.PersonID, patch); err != nil {
 			return err
 		}

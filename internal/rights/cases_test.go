@@ -1,6 +1,7 @@
 package rights_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -8,8 +9,10 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/rights"
+	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
 )
 
@@ -161,6 +164,17 @@ func TestRestrictionFreezesThePerson(t *testing.T) {
 		}, func(x ledger.Verdict) error { v = x; return nil })
 		if err != nil || v.Allowed || v.Reason != ledger.ReasonRestricted {
 			t.Fatalf("list check of a restricted person: %+v %v", v, err)
+		}
+		// No mail of any kind while restricted.
+		if err := e.db.Write(ctx, func(tx *store.Tx) error {
+			id, err := mail.Enqueue(tx, mail.Message{Template: "preference_link", Language: "en", PersonID: p.ID, To: "berg@example.com",
+				Data: map[string]any{"Name": "x", "Controller": "Example Ltd", "PreferenceURL": "https://example.com/p/z"}})
+			if err == nil && id != 0 {
+				err = fmt.Errorf("mail %d queued for a restricted person", id)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
 		if err := e.r.LiftRestriction(ctx, officer, p.ID, ""); code(err) != "validation" {
 			t.Fatalf("lift without a reason: %v", err)

@@ -128,7 +128,7 @@ func (h *Handler) setConsent(w http.ResponseWriter, r *http.Request, tp tokenPag
 
 func (h *Handler) rectify(w http.ResponseWriter, r *http.Request, tp tokenPage) {
 	c := outreach.Contact{}
-	for f, dst := range map[string]*string{"first_name": &c.FirstName, "last_name": &c.LastName, "street": &c.Street, "postal_code": &c.PostalCode, "city": &c.City, "country": &c.Country, "language": &c.Language} {
+	for f, dst := range map[string]*string{"first_name": &c.FirstName, "last_name": &c.LastName, "street": &c.Street, "postal_code": &c.PostalCode, "city": &c.City, "country": &c.Country, "language": &c.Language, "email": &c.Email} {
 		*dst = strings.TrimSpace(r.PostFormValue(f))
 	}
 	applied, err := h.svc.Rectify(r.Context(), tp.person, c, client(r))

@@ -238,6 +238,34 @@ func TestRectificationErasureAndExport(t *testing.T) {
 		if p, _ := e.ledger.Person(ctx, pid); p.FirstName != "Greta" {
 			t.Fatal("the accepted correction was not applied")
 		}
+		// A new e-mail address waits for staff review even in direct mode.
+		if err := e.svc.SetRectificationMode(ctx, audit.System, "direct"); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"not an address", "grete@"} {
+			contact.Set("email", bad)
+			if code, _, _ := e.do("POST", "/p/"+tok+"/contact", contact); code != 422 {
+				t.Fatalf("e-mail %q: %d", bad, code)
+			}
+		}
+		contact.Set("email", " Grete.New@Example.DK ")
+		if code, _, h := e.do("POST", "/p/"+tok+"/contact", contact); code != 303 || !strings.Contains(h.Get("Location"), "m=review") {
+			t.Fatalf("e-mail correction: %d %s", code, h.Get("Location"))
+		}
+		if p, _ := e.ledger.Person(ctx, pid); p.Emails[0] != "grete@example.dk" {
+			t.Fatalf("a new e-mail address applied without review: %v", p.Emails)
+		}
+		reqs, _ = e.svc.Requests(ctx)
+		if len(reqs) != 1 || reqs[0].Contact.Email != "grete.new@example.dk" {
+			t.Fatalf("requests %+v", reqs)
+		}
+		if err := e.svc.CloseRequest(ctx, audit.Actor{Type: "user", ID: "1"}, reqs[0].ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := e.ledger.Person(ctx, pid); len(p.Emails) != 1 || p.Emails[0] != "grete.new@example.dk" {
+			t.Fatalf("after the accepted e-mail correction: %v", p.Emails)
+		}
+		contact.Del("email")
 		long := url.Values{"csrf": {csrf}, "first_name": {strings.Repeat("x", 201)}}
 		if code, _, _ := e.do("POST", "/p/"+tok+"/contact", long); code != 422 {
 			t.Fatalf("a too long name: %d", code)
@@ -270,7 +298,7 @@ func TestRectificationErasureAndExport(t *testing.T) {
 			Requests []any `json:"requests"`
 		}
 		if code != 200 || !strings.Contains(h.Get("Content-Disposition"), "attachment") || json.Unmarshal([]byte(body), &out) != nil ||
-			len(out.Person.Emails) != 1 || out.Person.Emails[0] != "grete@example.dk" || len(out.Consents) == 0 || len(out.Requests) != 2 {
+			len(out.Person.Emails) != 1 || out.Person.Emails[0] != "grete.new@example.dk" || len(out.Consents) == 0 || len(out.Requests) != 3 {
 			t.Fatalf("export: %d %s", code, body)
 		}
 	})
