@@ -14,6 +14,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/config"
+	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
@@ -80,6 +81,11 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 	}
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	c.MailRetentionDays = parseDays(cmd.String("mail-retention-days"))
+	proxies, err := netx.ParseProxies(cmd.String("trusted-proxies"))
+	if err != nil {
+		return c, fmt.Errorf("invalid configuration:\n--trusted-proxies / CONSENTO_TRUSTED_PROXIES: %w", err)
+	}
+	c.TrustedProxies = proxies
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
 	}

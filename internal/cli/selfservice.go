@@ -25,7 +25,7 @@ func (e *env) selfService(ctx context.Context, staff *ui.Server) (http.Handler, 
 		return nil, err
 	}
 	staff.EnableOutreach(svc)
-	return selfservice.New(svc, e.log, selfservice.Options{})
+	return selfservice.New(svc, e.log, selfservice.Options{Proxies: e.cfg.TrustedProxies})
 }
 
 // withPublic sends the public self-service paths to public and the rest

@@ -41,6 +41,7 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			staff.TrustProxies(e.cfg.TrustedProxies)
 			public, err := e.selfService(ctx, staff)
 			if err != nil {
 				return err

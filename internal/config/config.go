@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	// MailRetentionDays: sent, captured and failed mails are deleted after
 	// this many days (0 keeps them).
 	MailRetentionDays int
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client (rate limits, consent evidence, login throttling).
+	TrustedProxies netx.Proxies
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -60,6 +64,7 @@ var Options = []Option{
 	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
 	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
 	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
+	{Flag: "trusted-proxies", Env: "CONSENTO_TRUSTED_PROXIES", Usage: "addresses or CIDR ranges of the load balancers in front of Consento, whose X-Forwarded-For header names the client (empty: the peer is the client)"},
 }
 
 // Validate checks c and fills derived defaults.

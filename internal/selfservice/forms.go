@@ -71,7 +71,7 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 	sub := outreach.Submission{
 		Email: r.PostFormValue("email"), FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name"),
 		Purposes: r.PostForm["purpose"], Versions: versions, Terms: r.PostFormValue("terms") == "1", Language: l,
-		FormURL: h.svc.Config().PublicURL + "/f/" + f.Key, GPC: r.Header.Get("Sec-GPC") == "1", Client: client(r),
+		FormURL: h.svc.Config().PublicURL + "/f/" + f.Key, GPC: r.Header.Get("Sec-GPC") == "1", Client: h.client(r),
 	}
 	err := h.svc.Submit(r.Context(), f.Key, sub)
 	var ie *outreach.InputError
@@ -110,7 +110,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.badCSRF(w, l)
 		return
 	}
-	c, err := h.svc.Confirm(r.Context(), tok, client(r))
+	c, err := h.svc.Confirm(r.Context(), tok, h.client(r))
 	if errors.Is(err, outreach.ErrUsed) {
 		h.message(w, http.StatusOK, l, translate(l, "confirm.title"), translate(l, "confirm.used"), false)
 		return

@@ -114,7 +114,7 @@ func (h *Handler) setConsent(w http.ResponseWriter, r *http.Request, tp tokenPag
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
 	err := h.svc.SetConsent(r.Context(), tp.person, outreach.Choice{Purpose: r.PostFormValue("purpose"), Grant: action == "grant",
-		TextVersion: version, Language: tp.lang, Client: client(r)})
+		TextVersion: version, Language: tp.lang, Client: h.client(r)})
 	if err != nil {
 		h.fail(w, tp.lang, err, "set consent")
 		return
@@ -131,7 +131,7 @@ func (h *Handler) rectify(w http.ResponseWriter, r *http.Request, tp tokenPage) 
 	for f, dst := range map[string]*string{"first_name": &c.FirstName, "last_name": &c.LastName, "street": &c.Street, "postal_code": &c.PostalCode, "city": &c.City, "country": &c.Country, "language": &c.Language, "email": &c.Email} {
 		*dst = strings.TrimSpace(r.PostFormValue(f))
 	}
-	applied, err := h.svc.Rectify(r.Context(), tp.person, c, client(r))
+	applied, err := h.svc.Rectify(r.Context(), tp.person, c, h.client(r))
 	var ie *outreach.InputError
 	if errors.As(err, &ie) {
 		h.showPreferences(w, r, tp, http.StatusUnprocessableEntity, translate(tp.lang, "error.invalid"))
@@ -149,7 +149,7 @@ func (h *Handler) rectify(w http.ResponseWriter, r *http.Request, tp tokenPage) 
 }
 
 func (h *Handler) erasure(w http.ResponseWriter, r *http.Request, tp tokenPage) {
-	if err := h.svc.RequestErasure(r.Context(), tp.person, client(r)); err != nil {
+	if err := h.svc.RequestErasure(r.Context(), tp.person, h.client(r)); err != nil {
 		h.fail(w, tp.lang, err, "erasure request")
 		return
 	}

@@ -15,12 +15,12 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
 )
 
@@ -38,10 +38,14 @@ type Options struct {
 	// (default 5, burst 30); PerToken the same for one link (default 2,
 	// burst 20). Zero keeps the default, negative switches the limit off.
 	PerIP, PerToken float64
+	// Proxies are the load balancers whose X-Forwarded-For names the
+	// client: for the rate limits and the IP address kept as evidence.
+	Proxies netx.Proxies
 }
 
 // Handler serves the public pages.
 type Handler struct {
+	proxies  netx.Proxies
 	svc      *outreach.Service
 	log      *slog.Logger
 	pages    map[string]*template.Template
@@ -57,6 +61,7 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 		return nil, err
 	}
 	h := &Handler{svc: svc, log: log, pages: map[string]*template.Template{}, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	h.proxies = opts.Proxies
 	h.perIP = newLimiter(opts.PerIP, 5, 30)
 	h.perToken = newLimiter(opts.PerToken, 2, 20)
 	funcs := template.FuncMap{
@@ -110,7 +115,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
-	if !h.perIP.allow(clientIP(r)) {
+	if !h.perIP.allow(h.proxies.ClientIP(r)) {
 		h.limited(w, r)
 		return
 	}
@@ -255,16 +260,8 @@ func visitorLang(r *http.Request) string {
 	return "en"
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func client(r *http.Request) outreach.Client {
-	return outreach.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+func (h *Handler) client(r *http.Request) outreach.Client {
+	return outreach.Client{IP: h.proxies.ClientIP(r), UserAgent: r.UserAgent()}
 }
 
 // gpc states that Consento honours Global Privacy Control.

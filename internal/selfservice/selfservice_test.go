@@ -13,6 +13,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
+	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
 	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/selfservice"
@@ -576,6 +577,35 @@ func TestErasePerson(t *testing.T) {
 		}
 		if counts, _ := mail.Counts(ctx, e.db); counts[mail.StatusQueued] != 1 {
 			t.Fatalf("the other person's mail is gone too: %v", counts)
+		}
+	})
+}
+
+// Behind a trusted load balancer the evidence keeps the client's address
+// from X-Forwarded-For; without one, a client cannot put another address
+// into the evidence by sending the header itself.
+func TestEvidenceIPBehindLoadBalancer(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		lb, err := netx.ParseProxies("127.0.0.0/8, ::1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name    string
+			proxies netx.Proxies
+			want    string
+		}{{"trusted", lb, "203.0.113.9"}, {"not trusted", nil, "127.0.0.1"}} {
+			e := newEnv(t, eng, selfservice.Options{PerIP: -1, PerToken: -1, Proxies: c.proxies})
+			pid := e.person("lb-"+strings.ReplaceAll(c.name, " ", "")+"@example.dk", "en")
+			tok := e.token(pid)
+			grant := url.Values{"csrf": {e.csrf("/p/" + tok)}, "purpose": {"e_marketing"}, "version": {"1"}, "action": {"grant"}}
+			if code, _, _ := e.do("POST", "/p/"+tok+"/consent", grant, "X-Forwarded-For", "203.0.113.9"); code != 303 {
+				t.Fatalf("%s: grant: %d", c.name, code)
+			}
+			ev, _ := e.ledger.ConsentEventByID(context.Background(), e.state(pid, "e_marketing").EventID)
+			if ev == nil || ev.Evidence.IP != c.want {
+				t.Fatalf("%s: evidence IP %+v, want %s", c.name, ev, c.want)
+			}
 		}
 	})
 }

@@ -40,7 +40,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, visitorLang(r), err, "unsubscribe")
 		return
 	}
-	if err := h.svc.Unsubscribe(r.Context(), tok, client(r)); err != nil {
+	if err := h.svc.Unsubscribe(r.Context(), tok, h.client(r)); err != nil {
 		h.fail(w, p.Language, err, "unsubscribe")
 		return
 	}

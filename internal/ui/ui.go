@@ -12,13 +12,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
 )
 
@@ -56,6 +56,8 @@ type Server struct {
 	mux    *http.ServeMux
 	checks checkStore // list check results, for their downloads
 	routes []Route
+	// proxies are the load balancers trusted to name the client.
+	proxies netx.Proxies
 
 	// out serves the e-mail and self-service pages; nil until EnableOutreach.
 	out *outreach.Service
@@ -298,17 +300,13 @@ func lang(r *http.Request) string {
 	return "en"
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// TrustProxies makes the UI read the client's address (for login
+// throttling) from X-Forwarded-For when the peer is one of ps.
+func (s *Server) TrustProxies(ps netx.Proxies) { s.proxies = ps }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	l := lang(r)
-	u, err := s.auth.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), clientIP(r))
+	u, err := s.auth.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), s.proxies.ClientIP(r))
 	if err == auth.ErrBadLogin || err == auth.ErrThrottled {
 		s.render(w, http.StatusUnauthorized, "login", page{Lang: l, Title: translate(l, "login.title"), Error: translate(l, "login.failed")})
 		return
