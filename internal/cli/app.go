@@ -14,8 +14,8 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/config"
-	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/store"
 )
 
