@@ -2,10 +2,8 @@ package ui_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,93 +15,19 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/browsertest"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/storetest"
 )
 
-// chrome starts headless Chromium (Debian's package, installed by
-// scripts/test). Without it the browser tests skip, except in CI.
-func chrome(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required in CI (scripts/test installs it)")
-		}
-		t.Skip("chromium not installed (scripts/test installs it)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	return ctx
-}
-
-// axeSource is axe-core's script (npm axe-core, installed by scripts/test
-// and named by CONSENTO_AXE_JS).
-func axeSource(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("CONSENTO_AXE_JS")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("axe-core is required in CI: CONSENTO_AXE_JS=%q: %v", path, err)
-		}
-		t.Skip("axe-core not found (scripts/test installs it and sets CONSENTO_AXE_JS)")
-	}
-	return string(b)
-}
-
-type axeViolation struct {
-	ID     string `json:"id"`
-	Impact string `json:"impact"`
-	Help   string `json:"help"`
-	Nodes  []struct {
-		Target []any `json:"target"`
-	} `json:"nodes"`
-}
-
-// checkAxe runs axe-core on the current page: no serious or critical
-// accessibility violation is allowed.
-func checkAxe(t *testing.T, ctx context.Context, axe, page string) {
-	t.Helper()
-	script := axe + `;axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`
-	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe on %s: %v", page, err)
-	}
-	var vs []axeViolation
-	if err := json.Unmarshal([]byte(out), &vs); err != nil {
-		t.Fatalf("axe result on %s: %v", page, err)
-	}
-	for _, v := range vs {
-		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Errorf("%s: %s accessibility violation %s (%s) at %v", page, v.Impact, v.ID, v.Help, v.Nodes)
-		}
-	}
-}
-
-// shoot saves a screenshot when CONSENTO_SCREENSHOTS names a directory
-// (docs/screenshots is made that way).
-func shoot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := os.Getenv("CONSENTO_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+// The browser, axe-core and screenshots, shared with the other packages'
+// browser tests.
+var (
+	chrome    = browsertest.Chrome
+	axeSource = browsertest.Axe
+	checkAxe  = browsertest.CheckAxe
+	shoot     = browsertest.Shoot
+)
 
 // A privacy officer logs in, finds a contact, records a consent on the
 // contact card and sees it there, in a real browser, on a wide screen and
