@@ -94,6 +94,19 @@ func caseFor(r *Request, types ...string) (int64, error) {
 	return *r.PersonID, nil
 }
 
+// caseForTx loads request id in tx and checks it as caseFor does.
+func (s *Service) caseForTx(tx *store.Tx, id int64, types ...string) (*Request, int64, error) {
+	r, err := s.scanRequest(tx.QueryRow(`SELECT `+requestCols+` FROM rights_requests WHERE id = ?`, id))
+	if isNoRows(err) {
+		return nil, 0, notFound("unknown-request", "there is no such request")
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	pid, err := caseFor(r, types...)
+	return r, pid, err
+}
+
 // PreviewErasure lists exactly what erasing at level would change, for a
 // verified erasure request.
 func (s *Service) PreviewErasure(ctx context.Context, requestID int64, level int) (*ErasurePlan, error) {
@@ -277,14 +290,7 @@ func (s *Service) Erase(ctx context.Context, actor audit.Actor, requestID int64,
 	var res *ErasureResult
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
-		r, err := s.scanRequest(tx.QueryRow(`SELECT `+requestCols+` FROM rights_requests WHERE id = ?`, requestID))
-		if isNoRows(err) {
-			return notFound("unknown-request", "there is no such request")
-		}
-		if err != nil {
-			return err
-		}
-		pid, err := caseFor(r, TypeErasure)
+		_, pid, err := s.caseForTx(tx, requestID, TypeErasure)
 		if err != nil {
 			return err
 		}

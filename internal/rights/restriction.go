@@ -16,14 +16,7 @@ import (
 func (s *Service) Restrict(ctx context.Context, actor audit.Actor, requestID int64, reason string) (*Request, error) {
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
-		r, err := s.scanRequest(tx.QueryRow(`SELECT `+requestCols+` FROM rights_requests WHERE id = ?`, requestID))
-		if isNoRows(err) {
-			return notFound("unknown-request", "there is no such request")
-		}
-		if err != nil {
-			return err
-		}
-		pid, err := caseFor(r, TypeRestriction)
+		_, pid, err := s.caseForTx(tx, requestID, TypeRestriction)
 		if err != nil {
 			return err
 		}
@@ -83,14 +76,7 @@ func (s *Service) LiftRestriction(ctx context.Context, actor audit.Actor, person
 func (s *Service) Object(ctx context.Context, actor audit.Actor, requestID int64, purpose string) (*ledger.ConsentEvent, error) {
 	var ev *ledger.ConsentEvent
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		r, err := s.scanRequest(tx.QueryRow(`SELECT `+requestCols+` FROM rights_requests WHERE id = ?`, requestID))
-		if isNoRows(err) {
-			return notFound("unknown-request", "there is no such request")
-		}
-		if err != nil {
-			return err
-		}
-		pid, err := caseFor(r, TypeObjection)
+		r, pid, err := s.caseForTx(tx, requestID, TypeObjection)
 		if err != nil {
 			return err
 		}
