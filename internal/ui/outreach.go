@@ -265,6 +265,7 @@ func (s *Server) saveSelfServiceSettings(w http.ResponseWriter, r *http.Request,
 // --- Consent requests ---
 
 type consentRequestsData struct {
+	Saved    []ledger.SavedFilter
 	Requests []outreach.ConsentRequest
 	Purposes []*ledger.Purpose
 	Sources  []ledger.Source
@@ -275,6 +276,9 @@ func (s *Server) consentRequests(w http.ResponseWriter, r *http.Request, p page)
 	var err error
 	if d.Requests, err = s.out.ConsentRequests(r.Context()); err == nil {
 		d.Sources, err = s.ledger.Sources(r.Context())
+	}
+	if err == nil {
+		d.Saved, err = s.ledger.SavedFilters(r.Context())
 	}
 	if err == nil {
 		var all []*ledger.Purpose
@@ -319,6 +323,37 @@ func (s *Server) createConsentRequest(w http.ResponseWriter, r *http.Request, p 
 		if err := sc.Err(); err != nil {
 			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "CSV: "+err.Error()))
 			return
+		}
+	}
+	// Or the contacts of a saved filter: their primary addresses.
+	if id := r.PostFormValue("filter"); id != "" {
+		if emails != nil {
+			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "consentreq.filter_or_list"))
+			return
+		}
+		n, err := strconv.ParseInt(id, 10, 64)
+		var sf *ledger.SavedFilter
+		if err == nil {
+			sf, err = s.ledger.SavedFilterByID(r.Context(), n)
+		}
+		if err != nil {
+			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "listcheck.error.filter"))
+			return
+		}
+		emails = []string{}
+		next := s.filterRefs(r.Context(), sf.Filter)
+		for {
+			ref, ok, err := next()
+			if err != nil {
+				s.failErr(w, p, err, "consent request filter")
+				return
+			}
+			if !ok {
+				break
+			}
+			if strings.Contains(ref.Input, "@") { // persons without an address have their id here
+				emails = append(emails, ref.Input)
+			}
 		}
 	}
 	cr, err := s.out.RequestConsentFrom(r.Context(), settingsActor(p), r.PostFormValue("purpose"), r.PostFormValue("source"), emails)

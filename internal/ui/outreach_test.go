@@ -183,6 +183,26 @@ func TestWebFormSettingsAndConsentRequests(t *testing.T) {
 		if counts, _ := mail.Counts(ctx, e.db); counts[mail.StatusQueued] != 1 {
 			t.Fatalf("outbox %v", counts)
 		}
+		// Or the contacts of a saved filter.
+		for _, in := range []ledger.PersonInput{{FirstName: "Hans", LastName: "Berg", Emails: []string{"hans@example.de"}}, {FirstName: "Ida", LastName: "Holm", Emails: []string{"ida@example.dk"}}} {
+			if _, err := e.ledger.CreatePerson(ctx, audit.System, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sf, err := e.ledger.SaveFilter(ctx, audit.System, "Berg", ledger.PersonFilter{Query: "berg"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ = marketing.upload("/consent-requests", map[string]string{"csrf": ctoken, "purpose": "e_marketing", "filter": itoa(sf.ID)}, []byte("email\nida@example.dk\n"))
+		if code != http.StatusUnprocessableEntity {
+			t.Fatalf("a saved filter and a list together: %d", code)
+		}
+		if code, _ = marketing.upload("/consent-requests", map[string]string{"csrf": ctoken, "purpose": "e_marketing", "filter": itoa(sf.ID)}, nil); code != http.StatusSeeOther {
+			t.Fatalf("consent request for a saved filter: %d", code)
+		}
+		if counts, _ := mail.Counts(ctx, e.db); counts[mail.StatusQueued] != 2 {
+			t.Fatalf("outbox after the filtered request (Hans only): %v", counts)
+		}
 		staff := signIn(e, auth.RoleStaff)
 		if code, _, _ := staff.do("GET", "/consent-requests", nil); code != http.StatusForbidden {
 			t.Fatalf("staff may send consent requests: %d", code)
