@@ -54,7 +54,7 @@ func contactsFilter(q url.Values) (contactsData, ledger.PersonFilter) {
 func filterValues(f ledger.PersonFilter) url.Values {
 	d := contactsData{Query: f.Query, Light: string(f.Light), Purpose: f.Purpose, State: f.PurposeState, Source: f.Source,
 		Restricted: f.Status == ledger.StatusRestricted}
-	return d.values()
+	return d.Values()
 }
 
 // saveFilter saves the list's current filters under a name.
@@ -65,7 +65,7 @@ func (s *Server) saveFilter(w http.ResponseWriter, r *http.Request, p page) {
 		s.failErr(w, p, err, "save filter")
 		return
 	}
-	v := d.values()
+	v := d.Values()
 	v.Set("saved", "1")
 	http.Redirect(w, r, "/contacts?"+v.Encode(), http.StatusSeeOther)
 }
@@ -87,9 +87,7 @@ func (s *Server) deleteFilter(w http.ResponseWriter, r *http.Request, p page) {
 
 // Values are the filters as a query string, for the paging links and the
 // form that saves them.
-func (d contactsData) Values() url.Values { return d.values() }
-
-func (d contactsData) values() url.Values {
+func (d contactsData) Values() url.Values {
 	v := url.Values{}
 	set := func(k, val string) {
 		if val != "" {
@@ -135,7 +133,7 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 		d.Purposes = append(d.Purposes, purposeOption{Key: pu.Key, Name: purposeName(pu, p.Lang)})
 	}
 	d.Persons = ps
-	d.Filtered = len(d.values()) > 0
+	d.Filtered = len(d.Values()) > 0
 	saved, err := s.ledger.SavedFilters(ctx)
 	if err != nil {
 		s.failErr(w, p, err, "saved filters")
@@ -145,7 +143,7 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 		d.Saved = append(d.Saved, savedLink{ID: sf.ID, Name: sf.Name, URL: template.URL("/contacts?" + filterValues(sf.Filter).Encode())})
 	}
 	if next != "" {
-		v := d.values()
+		v := d.Values()
 		v.Set("cursor", next)
 		d.Next = template.URL("/contacts?" + v.Encode())
 	}
