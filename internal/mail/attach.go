@@ -145,3 +145,29 @@ func attach(m *gomail.Msg, as []Attachment) {
 		m.AttachReadSeeker(a.Name, bytes.NewReader(a.Content), gomail.WithFileContentType(gomail.ContentType(a.MediaType)))
 	}
 }
+
+// listAttachments fills in the attachments of listed mails.
+func listAttachments(ctx context.Context, db *store.DB, es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	ids := make([]any, len(es))
+	at := make(map[int64]int, len(es))
+	for i, e := range es {
+		ids[i], at[e.ID] = e.ID, i
+	}
+	rows, err := db.Query(ctx, `SELECT mail_id, position, filename, media_type, size FROM mail_attachments WHERE mail_id IN (`+store.Placeholders(len(ids))+`) ORDER BY mail_id, position`, ids...)
+	if err != nil {
+		return fmt.Errorf("mail: attachments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var a AttachmentInfo
+		if err := rows.Scan(&id, &a.Position, &a.Name, &a.MediaType, &a.Size); err != nil {
+			return err
+		}
+		es[at[id]].Attachments = append(es[at[id]].Attachments, a)
+	}
+	return rows.Err()
+}

@@ -3,12 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -18,65 +13,6 @@ import (
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
 )
-
-// mimeFile is an attached file as a mail program sees it.
-type mimeFile struct {
-	Name, Type string
-	Content    []byte
-}
-
-// attachedFiles parses a raw message and returns its attachments.
-func attachedFiles(t *testing.T, raw []byte) []mimeFile {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []mimeFile
-	var walk func(h map[string][]string, body io.Reader)
-	walk = func(h map[string][]string, body io.Reader) {
-		get := func(k string) string {
-			if v := h[k]; len(v) > 0 {
-				return v[0]
-			}
-			return ""
-		}
-		mt, params, err := mime.ParseMediaType(get("Content-Type"))
-		if err != nil {
-			t.Fatalf("content type %q: %v", get("Content-Type"), err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if errors.Is(err, io.EOF) {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header, p)
-			}
-		}
-		disp, dparams, _ := mime.ParseMediaType(get("Content-Disposition"))
-		if disp != "attachment" {
-			return
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.EqualFold(get("Content-Transfer-Encoding"), "base64") {
-			b, err = decodeBase64(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		out = append(out, mimeFile{Name: dparams["filename"], Type: mt, Content: b})
-	}
-	walk(m.Header, m.Body)
-	return out
-}
 
 var pdf = []byte("%PDF-1.4\n% a tiny test file\n%%EOF\n")
 
@@ -93,9 +29,9 @@ func TestDeliversAttachment(t *testing.T) {
 		if !strings.Contains(m.Text, "https://x/p/1") {
 			t.Errorf("the text part went missing next to the attachment:\n%s", m.Text)
 		}
-		files := attachedFiles(t, m.Raw)
-		if len(files) != 1 {
-			t.Fatalf("attachments %+v", files)
+		files, err := m.Attachments()
+		if err != nil || len(files) != 1 {
+			t.Fatalf("attachments %+v, %v", files, err)
 		}
 		if f := files[0]; f.Name != "Auskunft 2026.pdf" || f.Type != "application/pdf" || !bytes.Equal(f.Content, pdf) {
 			t.Fatalf("attachment %q (%s): %q", f.Name, f.Type, f.Content)
@@ -186,13 +122,4 @@ func TestCapturedAttachmentsStayViewableAndGoWithTheirMail(t *testing.T) {
 			t.Fatalf("%d attachments outlived their mail", n)
 		}
 	})
-}
-
-func decodeBase64(b []byte) ([]byte, error) {
-	return io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(bytes.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, b))))
 }
