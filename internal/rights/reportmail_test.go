@@ -166,3 +166,21 @@ func TestEmailedReportIsErasedWithThePerson(t *testing.T) {
 		}
 	})
 }
+
+func TestEmailReportAfterMailBlockIsRefused(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		p, _ := e.richPerson(t)
+		access := e.verifiedCase(t, p.ID, rights.TypeAccess)
+		erasure := e.verifiedCase(t, p.ID, rights.TypeErasure)
+		if _, err := e.r.Erase(e.ctx, officer, erasure.ID, rights.LevelBlock, "stop all mail"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r.EmailReport(e.ctx, officer, access.ID); code(err) != "mail-blocked" {
+			t.Fatalf("after a mail block: %v", err)
+		}
+		if list, _ := mail.List(e.ctx, e.db, "", 0, 10); len(list) != 0 {
+			t.Fatalf("queued %+v", list)
+		}
+	})
+}
