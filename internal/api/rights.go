@@ -47,6 +47,7 @@ func (s *Server) rightsRoutes() {
 	})))
 	s.handle("POST "+base+"/{id}/objection", s.scoped("rights:write", s.objectRequest))
 	s.handle("GET "+base+"/{id}/report", s.scoped("rights:write", s.requestReport))
+	s.handle("POST "+base+"/{id}/report-email", s.scoped("rights:write", s.reportEmail))
 	s.handle("GET "+base+"/{id}/portability", s.scoped("rights:write", s.requestPortability))
 	s.handle("GET "+base+"/{id}/erasure-preview", s.scoped("rights:write", s.erasurePreview))
 	s.handle("POST "+base+"/{id}/erasure", s.scoped("rights:write", s.erase))

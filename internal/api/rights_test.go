@@ -85,6 +85,7 @@ func oaRightsAnswers(t *testing.T, e *env, call func(int, string, string, string
 		call(200, "GET", reqs+"/{id}/report", accP+"/report?format="+f, nil)
 	}
 	call(422, "GET", reqs+"/{id}/report", accP+"/report?format=doc", nil)
+	oaReportEmailAnswers(t, call, pid, accP)
 	call(200, "POST", reqs+"/{id}/start", accP+"/start", nil)
 	call(200, "POST", reqs+"/{id}/complete", accP+"/complete", map[string]any{"outcome": "sent"})
 	call(200, "GET", reqs+"/{id}", accP, nil)

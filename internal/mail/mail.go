@@ -53,6 +53,9 @@ type Message struct {
 	Data     map[string]any
 	// Unsubscribe, when set, marks a marketing mail (RFC 8058 headers).
 	Unsubscribe *Unsubscribe
+	// Attachments are files sent with the mail (Enqueue only, at most
+	// MaxAttachmentBytes together).
+	Attachments []Attachment
 }
 
 // ErrRecipient means the recipient address is not a usable e-mail address.
@@ -122,6 +125,9 @@ func Enqueue(tx *store.Tx, m Message) (int64, error) {
 			return 0, err
 		}
 	}
+	if err := checkAttachments(m.Attachments); err != nil {
+		return 0, err
+	}
 	r, err := render(tx, m)
 	if err != nil {
 		return 0, err
@@ -130,6 +136,9 @@ func Enqueue(tx *store.Tx, m Message) (int64, error) {
 	id, err := tx.InsertID(insertOutbox+outboxRow, r.args(now)...)
 	if err != nil {
 		return 0, fmt.Errorf("mail: enqueue: %w", err)
+	}
+	if err := insertAttachments(tx, id, m.Attachments); err != nil {
+		return 0, err
 	}
 	return id, nil
 }
@@ -140,6 +149,9 @@ func EnqueueBatch(tx *store.Tx, ms []Message) (int, error) {
 	out := make([]rendered, 0, min(len(ms), 500))
 	n := 0
 	for _, m := range ms {
+		if len(m.Attachments) > 0 {
+			return n, ErrAttachmentBatch
+		}
 		r, err := render(tx, m)
 		if err != nil {
 			return n, err

@@ -26,6 +26,8 @@ type Entry struct {
 	LastError   string
 	CreatedAt   time.Time
 	SentAt      *time.Time
+	// Attachments are the files sent with the mail (without content).
+	Attachments []AttachmentInfo
 }
 
 // ErrNotFound means there is no such outbox entry.
@@ -59,7 +61,11 @@ func List(ctx context.Context, db *store.DB, status string, before int64, limit 
 		}
 		out = append(out, *e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, listAttachments(ctx, db, out)
 }
 
 func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
@@ -85,6 +91,9 @@ func Get(ctx context.Context, db *store.DB, id int64) (*Entry, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mail: get: %w", err)
+	}
+	if e.Attachments, err = Attachments(ctx, db, id); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

@@ -73,6 +73,7 @@ type Outgoing struct {
 	To                  string
 	Subject, Text, HTML string
 	Unsubscribe         string // List-Unsubscribe value, "" for none
+	Attachments         []Attachment
 }
 
 // Sender delivers a batch of mails over one connection, reporting each
@@ -113,6 +114,7 @@ func Build(from string, o Outgoing) (*gomail.Msg, error) {
 	m.SetMessageID()
 	m.SetBodyString(gomail.TypeTextPlain, o.Text)
 	m.AddAlternativeString(gomail.TypeTextHTML, o.HTML)
+	attach(m, o.Attachments)
 	if o.Unsubscribe != "" {
 		m.SetGenHeaderPreformatted("List-Unsubscribe", o.Unsubscribe)
 		if strings.Contains(o.Unsubscribe, "<http") {

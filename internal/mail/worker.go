@@ -157,7 +157,11 @@ func (w *Worker) claim(ctx context.Context, done []outcome) ([]Outgoing, error) 
 			}
 			out = append(out, o)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil || w.sender == nil {
+			return err
+		}
+		rows.Close()
+		return loadAttachments(tx, out)
 	})
 	return out, err
 }

@@ -548,6 +548,13 @@ var messages = map[string]map[string]string{
 		"erasure.confirm.1":             "Erase at level 1",
 		"erasure.confirm.2":             "Erase at level 2",
 		"erasure.confirm.3":             "Anonymize for good",
+		// E-mailing the access report; attachments in the outbox.
+		"reportmail.attachments":      "Attachments",
+		"reportmail.bytes":            "%d bytes",
+		"reportmail.attached":         "Attached: %s",
+		"reportmail.send":             "E-mail the report to the verified address",
+		"reportmail.to":               "The report goes as a PDF to:",
+		"requests.flash.report_email": "The report is queued in the outbox for the verified address.",
 	},
 	"de": {
 		"card.basis_default":  "Standard des Zwecks",
@@ -1091,6 +1098,13 @@ var messages = map[string]map[string]string{
 		"erasure.confirm.1":             "Mit Stufe 1 löschen",
 		"erasure.confirm.2":             "Mit Stufe 2 löschen",
 		"erasure.confirm.3":             "Endgültig anonymisieren",
+		// E-mailing the access report; attachments in the outbox.
+		"reportmail.attachments":      "Anhänge",
+		"reportmail.bytes":            "%d Bytes",
+		"reportmail.attached":         "Anhang: %s",
+		"reportmail.send":             "Auskunft an die verifizierte Adresse senden",
+		"reportmail.to":               "Die Auskunft geht als PDF an:",
+		"requests.flash.report_email": "Die Auskunft liegt für die verifizierte Adresse im Postausgang.",
 	},
 	"da": {
 		"card.basis_default":  "Formålets standard",
@@ -1634,6 +1648,13 @@ var messages = map[string]map[string]string{
 		"erasure.confirm.1":             "Slet på niveau 1",
 		"erasure.confirm.2":             "Slet på niveau 2",
 		"erasure.confirm.3":             "Anonymisér endeligt",
+		// E-mailing the access report; attachments in the outbox.
+		"reportmail.attachments":      "Vedhæftede filer",
+		"reportmail.bytes":            "%d byte",
+		"reportmail.attached":         "Vedhæftet: %s",
+		"reportmail.send":             "Send indsigten til den verificerede adresse",
+		"reportmail.to":               "Indsigten sendes som PDF til:",
+		"requests.flash.report_email": "Indsigten ligger i udbakken til den verificerede adresse.",
 	},
 }
 

@@ -109,6 +109,8 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.handle("POST /contacts/check", "lists.check", s.checkSelected)
 	s.handle("POST /contacts/export.xlsx", "contacts.export", s.exportSelected)
 	// More pages register here, one line each.
+	s.handle("POST /requests/{id}/report-email", "requests.manage", s.requestReportEmail)
+	s.handle("GET /outbox/{id}/attachments/{n}", "outbox.view", s.needOutreach(s.outboxAttachment))
 	s.rightsRoutes()
 	s.recordRoutes()
 	s.handle("GET /outbox", "outbox.view", s.needOutreach(s.outbox))
