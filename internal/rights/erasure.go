@@ -351,6 +351,10 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 		}
 	}
 	if p.Level >= LevelAnonymize {
+		// Art. 19 notices name the person: sent ones go, unsent ones stop it.
+		if err := eraseNoticesTx(tx, pid); err != nil {
+			return err
+		}
 		if err := s.anonymizeTx(tx, actor, p, now); err != nil {
 			return err
 		}
