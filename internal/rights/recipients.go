@@ -451,14 +451,7 @@ func (s *Service) NotifyRecipients(ctx context.Context, actor audit.Actor, reque
 	var out []Notice
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
-		r, err := s.scanRequest(tx.QueryRow(`SELECT `+requestCols+` FROM rights_requests WHERE id = ?`, requestID))
-		if isNoRows(err) {
-			return notFound("unknown-request", "there is no such request")
-		}
-		if err != nil {
-			return err
-		}
-		pid, err := caseFor(r, NoticeTypes...)
+		r, pid, err := s.caseForTx(tx, requestID, NoticeTypes...)
 		if err != nil {
 			return err
 		}

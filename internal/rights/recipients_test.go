@@ -248,6 +248,14 @@ func TestErasureAfterNoticeLeavesNothingBehind(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		plan := must[*rights.ErasurePlan](t)(e.r.PreviewErasure(ctx, c.ID, rights.LevelAnonymize))
+		var inPlan bool
+		for _, ch := range plan.Changes {
+			inPlan = inPlan || (ch.Key == "recipient_notices" && ch.Count == 1 && ch.Action == "delete")
+		}
+		if !inPlan {
+			t.Errorf("the preview does not list the notice: %+v", plan.Changes)
+		}
 		if _, err := e.r.Erase(ctx, officer, c.ID, rights.LevelAnonymize, "request by letter"); err != nil {
 			t.Fatal(err)
 		}
