@@ -383,6 +383,14 @@ func (r *Report) recipientLines() []string {
 	return out
 }
 
+// orNoneList joins lines that hold commas themselves, or says none.
+func orNoneList(lang string, v []string) string {
+	if len(v) == 0 {
+		return Label(lang, "none")
+	}
+	return strings.Join(v, "; ")
+}
+
 // RecipientLines are the report's recipients as readable lines.
 func (r *Report) RecipientLines() []string { return r.recipientLines() }
 
