@@ -935,6 +935,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		call(200, "POST", auditEvents+"/verify", auditEvents+"/verify", nil)
 
 		oaRightsAnswers(t, e, call)
+		oaRecipientAnswers(t, e, call)
 
 		// Every documented success answer was seen.
 		for _, o := range s.ops() {

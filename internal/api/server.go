@@ -148,6 +148,7 @@ func (s *Server) routes() {
 
 	s.recordRoutes()
 	s.rightsRoutes()
+	s.recipientRoutes()
 
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -239,6 +239,7 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 		{"documents", "documents with their files", `SELECT COUNT(*) FROM documents WHERE person_id = ?`},
 		{"relationships", "relationships to other persons", `SELECT COUNT(*) FROM relationships WHERE person_id = ? OR other_id = ?`},
 		{"requests", "requester details and internal notes of request cases", `SELECT COUNT(*) FROM rights_requests WHERE person_id = ?`},
+		{"recipient_notices", "notices to recipients naming the person (Art. 19), in the outbox", `SELECT COUNT(*) FROM mail_outbox WHERE id IN (SELECT n.outbox_id FROM recipient_notices n JOIN rights_requests q ON q.id = n.request_id WHERE q.person_id = ?)`},
 	} {
 		args := []any{pid}
 		if strings.Count(c.q, "?") == 2 {
@@ -351,6 +352,10 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 		}
 	}
 	if p.Level >= LevelAnonymize {
+		// Art. 19 notices name the person: sent ones go, unsent ones stop it.
+		if err := eraseNoticesTx(tx, pid); err != nil {
+			return err
+		}
 		if err := s.anonymizeTx(tx, actor, p, now); err != nil {
 			return err
 		}

@@ -159,7 +159,7 @@ func (r *Report) WritePDF(w io.Writer) error {
 	h2(L("sources"))
 	line(orNone(r.Language, r.Sources))
 	h2(L("recipients"))
-	line(orNone(r.Language, r.Recipients))
+	line(orNoneList(r.Language, r.recipientLines()))
 	if len(r.Activities) > 0 {
 		h2(L("activities"))
 		for _, a := range r.Activities {
@@ -252,7 +252,7 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	if r.Organisation != nil {
 		rows = append(rows, []any{L("organisation"), r.Organisation.Name})
 	}
-	rows = append(rows, []any{L("sources"), orNone(r.Language, r.Sources)}, []any{L("recipients"), orNone(r.Language, r.Recipients)}, []any{L("generated"), r.GeneratedAt.Format("2006-01-02 15:04 UTC")})
+	rows = append(rows, []any{L("sources"), orNone(r.Language, r.Sources)}, []any{L("recipients"), orNoneList(r.Language, r.recipientLines())}, []any{L("generated"), r.GeneratedAt.Format("2006-01-02 15:04 UTC")})
 	if err := sheet(L("person"), []any{L("person"), ""}, rows); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ type Report struct {
 	Purposes        []PurposeInfo            `json:"purposes,omitempty"`
 	Consents        []ConsentHistory         `json:"consent_history,omitempty"`
 	Sources         []string                 `json:"sources,omitempty"`
-	Recipients      []string                 `json:"recipients"`
+	Recipients      []ReportRecipient        `json:"recipients"`
 	Activities      []records.Activity       `json:"activities,omitempty"`
 	Documents       []records.Document       `json:"documents,omitempty"`
 	Relationships   []records.Relationship   `json:"relationships,omitempty"`
@@ -148,7 +148,7 @@ func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) 
 		return nil, err
 	}
 	on := func(x string) bool { return slices.Contains(sections, x) }
-	rep := &Report{GeneratedAt: s.now().Truncate(time.Second), Language: p.Language, Sections: sections, Recipients: []string{}, Rights: RightsText(p.Language)}
+	rep := &Report{GeneratedAt: s.now().Truncate(time.Second), Language: p.Language, Sections: sections, Rights: RightsText(p.Language)}
 	if on(SectionPerson) {
 		cp := *p
 		if !on(SectionCustom) {
@@ -228,6 +228,9 @@ func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) 
 			rep.Sources = append(rep.Sources, k)
 		}
 		slices.Sort(rep.Sources)
+	}
+	if rep.Recipients, err = s.reportRecipients(ctx, pid); err != nil {
+		return nil, err
 	}
 	if on(SectionActivities) {
 		if rep.Activities, err = s.records.Activities(ctx, pid); err != nil {

@@ -100,6 +100,7 @@ type requestData struct {
 	Users    []auth.User
 	Assignee string
 	Purposes []*ledger.Purpose
+	Notices  *caseNotices // Art. 19 (recipients.go)
 	Formats  []string
 }
 
@@ -141,6 +142,10 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, p page) {
 			s.failErr(w, p, err, "request page")
 			return
 		}
+	}
+	if d.Notices, err = s.recipientNotices(r, req, d.Person); err != nil {
+		s.failErr(w, p, err, "request page")
+		return
 	}
 	if done := r.URL.Query().Get("done"); done != "" {
 		p.Flash = translate(p.Lang, "requests.flash."+done)

@@ -111,6 +111,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	// More pages register here, one line each.
 	s.handle("POST /requests/{id}/report-email", "requests.manage", s.requestReportEmail)
 	s.handle("GET /outbox/{id}/attachments/{n}", "outbox.view", s.needOutreach(s.outboxAttachment))
+	s.recipientRoutes()
 	s.rightsRoutes()
 	s.recordRoutes()
 	s.handle("GET /outbox", "outbox.view", s.needOutreach(s.outbox))
