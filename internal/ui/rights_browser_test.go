@@ -46,6 +46,7 @@ func TestBrowserRequestDashboardAndErasurePreview(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`#method`), "passport seen at the front desk"),
 		chromedp.Click(chromedp.CSS(`form[action$="/verify"] button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/verify"]`)), // the verified case's page
 		chromedp.WaitVisible(chromedp.CSS(`#erasure-preview`)),
 		chromedp.Click(chromedp.CSS(`#erasure-preview`)),
 		chromedp.WaitVisible(chromedp.CSS(`#erasure-changes`)),
