@@ -736,17 +736,21 @@ func (s *Service) searchCond(ctx context.Context, q string) (string, []any, erro
 		case "person_emails":
 			sel = `SELECT person_id FROM person_emails WHERE `
 		}
-		// A full name: both parts walk their indexes, intersected.
-		var parts []string
+		// A full name: both parts walk their indexes and are intersected
+		// (PostgreSQL does it as a bitmap AND of the two index scans).
+		var conds []string
 		for _, t := range b.terms {
 			c, a := rangeOf(t)
-			parts, selArgs = append(parts, sel+c), append(selArgs, a...)
+			conds, selArgs = append(conds, c), append(selArgs, a...)
 		}
-		if len(parts) == 1 {
-			sels = append(sels, parts[0])
-			continue
+		switch {
+		case len(conds) == 1:
+			sels = append(sels, sel+conds[0])
+		case s.db.Dialect == store.Postgres:
+			sels = append(sels, sel+strings.Join(conds, " AND "))
+		default:
+			sels = append(sels, `SELECT id FROM (`+sel+strings.Join(conds, ` INTERSECT `+sel)+`) x`)
 		}
-		sels = append(sels, `SELECT id FROM (`+strings.Join(parts, ` INTERSECT `)+`) x`)
 	}
 	var n int
 	err := s.db.QueryRow(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM (%s LIMIT %d) t`, strings.Join(sels, " UNION ALL "), denseRows), selArgs...).Scan(&n)

@@ -23,17 +23,18 @@ import (
 	"github.com/consento/consento/internal/ui"
 )
 
-// benchUI opens the database in CONSENTO_BENCH_DATA_DIR (made with
-// `consento bench import --rows 1000000`), and returns the UI and the
-// cookie of a signed-in staff user. It skips without the variable.
+// benchUI opens the database in CONSENTO_BENCH_DATA_DIR, or the PostgreSQL
+// one at CONSENTO_BENCH_DATABASE_URL (made with `consento bench import
+// --rows 1000000`), and returns the UI and the cookie of a signed-in staff
+// user. It skips without either variable.
 func benchUI(b *testing.B) (http.Handler, *http.Cookie, *ledger.Service) {
 	b.Helper()
-	dir := os.Getenv("CONSENTO_BENCH_DATA_DIR")
-	if dir == "" {
-		b.Skip("CONSENTO_BENCH_DATA_DIR is not set")
+	dir, dbURL := os.Getenv("CONSENTO_BENCH_DATA_DIR"), os.Getenv("CONSENTO_BENCH_DATABASE_URL")
+	if dir == "" && dbURL == "" {
+		b.Skip("neither CONSENTO_BENCH_DATA_DIR nor CONSENTO_BENCH_DATABASE_URL is set")
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: dir})
+	db, err := store.Open(ctx, store.Options{DataDir: dir, DatabaseURL: dbURL})
 	if err != nil {
 		b.Fatal(err)
 	}
