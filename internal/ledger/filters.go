@@ -43,7 +43,9 @@ func (s *Service) SaveFilter(ctx context.Context, actor Actor, name string, f Pe
 		return nil, invalid("validation", "the filter has no condition: it would select every contact", FieldError{Field: "filter", Message: "empty"})
 	}
 	out := &SavedFilter{Name: name, Filter: sf.filter()}
-	if _, _, err := s.ListPersons(ctx, PersonFilter{Query: sf.Query, Status: sf.Status, Source: sf.Source, Light: sf.Light, Purpose: sf.Purpose, PurposeState: sf.PurposeState, Limit: 1}); err != nil {
+	check := out.Filter
+	check.Limit = 1
+	if _, _, err := s.ListPersons(ctx, check); err != nil {
 		return nil, err
 	}
 	raw, _ := json.Marshal(sf)
@@ -95,16 +97,21 @@ func (s *Service) SavedFilters(ctx context.Context) ([]SavedFilter, error) {
 
 // SavedFilterByID returns one saved filter.
 func (s *Service) SavedFilterByID(ctx context.Context, id int64) (*SavedFilter, error) {
-	all, err := s.SavedFilters(ctx)
+	f := SavedFilter{ID: id}
+	var raw string
+	var sf savedFilter
+	err := s.db.QueryRow(ctx, `SELECT name, filter FROM saved_filters WHERE id = ?`, id).Scan(&f.Name, &raw)
+	if isNoRows(err) {
+		return nil, notFound("unknown-filter", "there is no such saved filter")
+	}
 	if err != nil {
 		return nil, err
 	}
-	for i := range all {
-		if all[i].ID == id {
-			return &all[i], nil
-		}
+	if err := json.Unmarshal([]byte(raw), &sf); err != nil {
+		return nil, fmt.Errorf("ledger: saved filter %d: %w", id, err)
 	}
-	return nil, notFound("unknown-filter", "there is no such saved filter")
+	f.Filter = sf.filter()
+	return &f, nil
 }
 
 // DeleteFilter removes a saved filter.

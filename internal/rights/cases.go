@@ -177,49 +177,43 @@ func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in Reque
 
 // createTx opens a validated case in tx.
 func (s *Service) createTx(tx *store.Tx, actor audit.Actor, in RequestInput, received, due Date) (int64, error) {
-	var id int64
-	err := func() error {
-		now := s.now()
-		pid := in.PersonID
-		if pid != nil {
-			var st string
-			if err := tx.QueryRow(`SELECT status FROM persons WHERE id = ?`, *pid).Scan(&st); err != nil {
-				if isNoRows(err) {
-					return invalid("person_id", "there is no such person")
-				}
-				return err
+	now := s.now()
+	pid := in.PersonID
+	if pid != nil {
+		var st string
+		if err := tx.QueryRow(`SELECT status FROM persons WHERE id = ?`, *pid).Scan(&st); err != nil {
+			if isNoRows(err) {
+				return 0, invalid("person_id", "there is no such person")
 			}
-		} else {
-			var owner int64
-			if err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, in.RequesterEmail).Scan(&owner); err == nil {
-				pid = &owner
-			} else if !isNoRows(err) {
-				return err
-			}
+			return 0, err
 		}
-		if in.AssigneeID != nil {
-			if err := checkAssignee(tx, *in.AssigneeID); err != nil {
-				return err
-			}
+	} else {
+		var owner int64
+		if err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, in.RequesterEmail).Scan(&owner); err == nil {
+			pid = &owner
+		} else if !isNoRows(err) {
+			return 0, err
 		}
-		if in.Type == TypeObjection && in.Purpose != "" {
-			var one int
-			if err := tx.QueryRow(`SELECT 1 FROM purposes WHERE key = ?`, in.Purpose).Scan(&one); err != nil {
-				return invalid("purpose", "there is no such purpose")
-			}
+	}
+	if in.AssigneeID != nil {
+		if err := checkAssignee(tx, *in.AssigneeID); err != nil {
+			return 0, err
 		}
-		var err error
-		id, err = tx.InsertID(`INSERT INTO rights_requests (person_id, type, status, channel, requester_email, details, purpose, country, received_on, due_on, assignee_id, created_at, created_by, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, in.Type, StatusReceived, in.Channel, in.RequesterEmail, in.Details, in.Purpose, in.Country,
-			received.String(), due.String(), in.AssigneeID, store.Micros(now), actor.String(), store.Micros(now))
-		if err != nil {
-			return fmt.Errorf("rights: create request: %w", err)
+	}
+	if in.Type == TypeObjection && in.Purpose != "" {
+		var one int
+		if err := tx.QueryRow(`SELECT 1 FROM purposes WHERE key = ?`, in.Purpose).Scan(&one); err != nil {
+			return 0, invalid("purpose", "there is no such purpose")
 		}
-		tx.SetResult(id)
-		return appendAudit(tx, now, audit.Entry{Actor: actor, Action: "request.create", ObjectType: "rights_request", ObjectID: strconv.FormatInt(id, 10),
-			PersonID: deref(pid), After: map[string]any{"type": in.Type, "channel": in.Channel, "received_on": received.String(), "due_on": due.String()}})
-	}()
-	return id, err
+	}
+	id, err := tx.InsertID(`INSERT INTO rights_requests (person_id, type, status, channel, requester_email, details, purpose, country, received_on, due_on, assignee_id, created_at, created_by, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, in.Type, StatusReceived, in.Channel, in.RequesterEmail, in.Details, in.Purpose, in.Country,
+		received.String(), due.String(), in.AssigneeID, store.Micros(now), actor.String(), store.Micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("rights: create request: %w", err)
+	}
+	return id, appendAudit(tx, now, audit.Entry{Actor: actor, Action: "request.create", ObjectType: "rights_request", ObjectID: strconv.FormatInt(id, 10),
+		PersonID: deref(pid), After: map[string]any{"type": in.Type, "channel": in.Channel, "received_on": received.String(), "due_on": due.String()}})
 }
 
 // OpenSelfServiceErasureTx opens an erasure case (GDPR Art. 17) for a

@@ -29,6 +29,7 @@ func (s *Server) recipientRoutes() {
 type recipientsData struct {
 	Recipients []*rights.Recipient
 	Purposes   []*ledger.Purpose
+	Names      names // purposes by name, in the staff user's language
 	Kinds      []string
 	Langs      []string
 	EditID     int64 // the recipient being edited; 0 adds one
@@ -49,6 +50,7 @@ func (s *Server) renderRecipients(w http.ResponseWriter, r *http.Request, p page
 		s.failErr(w, p, err, "recipients page")
 		return
 	}
+	d.Names = newNames(p.Lang, d.Purposes, nil)
 	d.Kinds, d.Langs = rights.RecipientKinds, []string{"en", "de", "da"}
 	if d.Form.Language == "" {
 		d.Form.Language = p.Lang

@@ -59,6 +59,9 @@ func TestBrowserRecipientsAndNotice(t *testing.T) {
 					t.Fatalf("%s: %v", pg, err)
 				}
 				checkAxe(t, ctx, axe, pg)
+				if pg == pages[0] {
+					shoot(t, ctx, fmt.Sprintf("recipients-%d", width))
+				}
 			}
 		})
 	}
@@ -66,6 +69,7 @@ func TestBrowserRecipientsAndNotice(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#recipient-notices table"))); err != nil {
 		t.Fatal(err)
 	}
+	shoot(t, ctx, "case-notices")
 	notified, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#recipient-notices tbody")))
 	if err != nil || !strings.Contains(notified, "Print Shop KG") {
 		t.Fatalf("notices on the page: %q %v", notified, err)
