@@ -1773,3 +1773,13 @@ func checkCatalog() error {
 	}
 	return nil
 }
+
+// addMessages adds a feature's wording, kept in the feature's own file
+// (an init function there calls it).
+func addMessages(m map[string]map[string]string) {
+	for lang, kv := range m {
+		for k, v := range kv {
+			messages[lang][k] = v
+		}
+	}
+}
