@@ -13,12 +13,12 @@ import (
 
 // Kinds of timeline entry.
 const (
-	EntryAuthority = "authority"       // the authority was notified (Art. 33(1), (3))
-	EntryDecision  = "decision"        // decided not to notify: no risk (Art. 33(1), (5))
-	EntryFollowUp  = "followup"        // information provided in phases (Art. 33(4))
-	EntryPersons   = "persons"         // notices mailed to the persons (Art. 34)
-	EntryPublic    = "public"          // public communication instead (Art. 34(3)(c))
-	EntryNote      = "note"            // anything else worth documenting (Art. 33(5))
+	EntryAuthority = "authority" // the authority was notified (Art. 33(1), (3))
+	EntryDecision  = "decision"  // decided not to notify: no risk (Art. 33(1), (5))
+	EntryFollowUp  = "followup"  // information provided in phases (Art. 33(4))
+	EntryPersons   = "persons"   // notices mailed to the persons (Art. 34)
+	EntryPublic    = "public"    // public communication instead (Art. 34(3)(c))
+	EntryNote      = "note"      // anything else worth documenting (Art. 33(5))
 )
 
 // EntryKinds lists every kind of timeline entry; ManualEntryKinds those
