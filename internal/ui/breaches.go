@@ -317,7 +317,18 @@ func (s *Server) updateBreach(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	f, bad := readBreachForm(r)
-	var err error
+	cur, err := s.breaches().Get(r.Context(), id)
+	if err != nil {
+		s.failErr(w, p, err, "update breach")
+		return
+	}
+	// The form shows minutes: an unchanged time keeps its seconds.
+	if f.Aware == cur.AwareAt.Format(localTime) {
+		f.AwareAt = &cur.AwareAt
+	}
+	if cur.OccurredAt != nil && f.Occurred == cur.OccurredAt.Format(localTime) {
+		f.OccurredAt = cur.OccurredAt
+	}
 	if bad == "" {
 		_, err = s.breaches().Update(r.Context(), userActor(p), id, f.input())
 	}

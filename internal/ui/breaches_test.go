@@ -160,13 +160,26 @@ func TestBreachRegisterPages(t *testing.T) {
 			strings.Index(page, "Lost USB stick") > strings.Index(page, "Phished mailbox") {
 			t.Fatalf("dashboard:\n%s", page)
 		}
-		_ = old
-
 		// German wording.
 		de, du := e.user(auth.RoleAdmin, "de")
 		de.login(du.Email, password)
 		if _, page, _ := de.do("GET", "/breaches", nil); !strings.Contains(page, "Datenpannen") || !strings.Contains(page, "seit 5 Std.") {
 			t.Fatalf("German list:\n%s", page)
+		}
+
+		// Editing an incident whose time of awareness has seconds (from the
+		// API) keeps it, so a notified incident stays editable.
+		if _, err := svc.RecordAuthority(ctx, audit.System, old.ID, breach.AuthorityInput{Authority: "BfDI", LateReason: "found at the inventory"}); err != nil {
+			t.Fatal(err)
+		}
+		op := "/breaches/" + itoa(old.ID)
+		code, page, _ = po.do("POST", op, url.Values{"csrf": {token}, "title": {"Lost USB stick (2)"}, "description": {old.Description},
+			"aware_at": {old.AwareAt.Format("2006-01-02T15:04")}, "risk": {"risk"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("editing a notified incident: %d\n%s", code, page)
+		}
+		if got, _ := svc.Get(ctx, old.ID); got.Title != "Lost USB stick (2)" || !got.AwareAt.Equal(old.AwareAt) {
+			t.Fatalf("edited: %q, aware %v (was %v)", got.Title, got.AwareAt, old.AwareAt)
 		}
 
 		// Staff: no link, no page, no dashboard box.
