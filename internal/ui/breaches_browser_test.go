@@ -86,7 +86,7 @@ func TestBrowserBreachRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.flash`)))
-	if err != nil || text != "1 notices queued in the outbox." {
+	if err != nil || text != "Notices queued in the outbox: 1." {
 		t.Fatalf("after notifying: %q %v", text, err)
 	}
 	ps, err := svc.Persons(bg, b.ID)
