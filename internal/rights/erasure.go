@@ -438,6 +438,7 @@ func (s *Service) anonymizeTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, n
 		{`UPDATE business_records SET person_id = NULL WHERE person_id = ?`, []any{pid}},
 		{`DELETE FROM rights_request_notes WHERE request_id IN (SELECT id FROM rights_requests WHERE person_id = ?)`, []any{pid}},
 		{`UPDATE rights_requests SET requester_email = '', details = '', verification_method = '', extension_reason = '', outcome = '' WHERE person_id = ?`, []any{pid}},
+		{`DELETE FROM breach_persons WHERE person_id = ?`, []any{pid}},
 		{`UPDATE person_keys SET key = NULL, destroyed_at = ? WHERE person_id = ?`, []any{store.Micros(now), pid}},
 	}
 	for _, st := range steps {

@@ -23,6 +23,10 @@ type dashboardData struct {
 	Total  int64
 	Chart  chart
 	Recent []*ledger.ConsentEvent
+
+	// Breaches are the open data breaches with their countdowns
+	// (breaches.go); nil for roles without the register.
+	Breaches *breachBox
 }
 
 type lightCount struct {
@@ -109,6 +113,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	d := dashboardData{Chart: buildChart(p.Lang, weeks), Recent: recent}
+	d.Breaches = s.dashboardBreaches(r, p)
 	for _, l := range []ledger.Light{ledger.Green, ledger.Yellow, ledger.Red} {
 		d.Lights = append(d.Lights, lightCount{Light: l, N: counts[l]})
 		d.Total += counts[l]

@@ -1,0 +1,261 @@
+package breach
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/store"
+)
+
+// How a linked person can be reached with an Art. 34 notice.
+const (
+	ReachMailable    = "mailable"
+	ReachMailBlocked = "mail_blocked" // erasure blocked all mail (Art. 17)
+	ReachRestricted  = "restricted"   // processing restricted (Art. 18)
+	ReachNoAddress   = "no_address"   // no e-mail address, or anonymized
+)
+
+// AffectedPerson is a person linked to an incident.
+type AffectedPerson struct {
+	PersonID   int64      `json:"person_id"`
+	AddedAt    time.Time  `json:"added_at"`
+	AddedBy    string     `json:"added_by"`
+	NotifiedAt *time.Time `json:"notified_at"`
+	MailID     *int64     `json:"mail_id"` // the notice in the outbox; gone once the outbox drops it
+	Reach      string     `json:"reach"`
+	// For the staff UI only: who it is.
+	Name  string `json:"-"`
+	Email string `json:"-"`
+}
+
+// MaxLink bounds the ids and addresses of one call.
+const MaxLink = 100_000
+
+// LinkInput names the persons to link: by id, by e-mail address, or both.
+type LinkInput struct {
+	PersonIDs []int64  `json:"person_ids"`
+	Emails    []string `json:"emails"`
+}
+
+// LinkResult says what linking did. Only persons Consento knows are
+// linked; the rest are counted, never stored.
+type LinkResult struct {
+	Given         int `json:"given"`          // ids and valid addresses given
+	Invalid       int `json:"invalid"`        // strings that are no e-mail address
+	Matched       int `json:"matched"`        // distinct persons found
+	Unmatched     int `json:"unmatched"`      // ids and addresses that match no (non-anonymized) person
+	Added         int `json:"added"`          // newly linked
+	AlreadyLinked int `json:"already_linked"` // matched, but linked before
+	Linked        int `json:"linked"`         // persons linked to the incident now
+}
+
+// SplitAddresses splits pasted or uploaded text into addresses: one per
+// line, or separated by commas, semicolons or spaces.
+func SplitAddresses(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool {
+		return r == ',' || r == ';' || r == '\n' || r == '\r' || r == '\t' || r == ' '
+	})
+}
+
+func chunks[T any](v []T, n int) [][]T {
+	var out [][]T
+	for len(v) > n {
+		out = append(out, v[:n])
+		v = v[n:]
+	}
+	if len(v) > 0 {
+		out = append(out, v)
+	}
+	return out
+}
+
+// LinkPersons links persons to an incident by id and by e-mail address.
+// The audit event names the persons by id only.
+func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, in LinkInput) (*LinkResult, error) {
+	if len(in.PersonIDs)+len(in.Emails) > MaxLink {
+		return nil, invalid("person_ids", fmt.Sprintf("at most %d ids and addresses at once", MaxLink))
+	}
+	if len(in.PersonIDs)+len(in.Emails) == 0 {
+		return nil, invalid("person_ids", "give person ids or e-mail addresses")
+	}
+	res := &LinkResult{}
+	var emails []string
+	for _, e := range in.Emails {
+		n, ok := ledger.NormalizeEmail(e)
+		if !ok {
+			res.Invalid++
+			continue
+		}
+		if !slices.Contains(emails, n) {
+			emails = append(emails, n)
+		}
+	}
+	ids := slices.Clone(in.PersonIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	res.Given = len(ids) + len(emails)
+	now := s.now()
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := s.getTx(tx, id); err != nil {
+			return err
+		}
+		found := map[int64]bool{}
+		// Addresses to persons.
+		for _, part := range chunks(emails, 500) {
+			args := make([]any, len(part))
+			for i, e := range part {
+				args[i] = e
+			}
+			rows, err := tx.Query(`SELECT e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
+				WHERE e.email IN (`+store.Placeholders(len(part))+`) AND p.status <> 'anonymized'`, args...)
+			if err != nil {
+				return fmt.Errorf("breach: match addresses: %w", err)
+			}
+			n := 0
+			for rows.Next() {
+				var pid int64
+				if err := rows.Scan(&pid); err != nil {
+					rows.Close()
+					return err
+				}
+				found[pid] = true
+				n++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			res.Unmatched += len(part) - n
+		}
+		// Ids that exist.
+		for _, part := range chunks(ids, 500) {
+			args := make([]any, len(part))
+			for i, v := range part {
+				args[i] = v
+			}
+			rows, err := tx.Query(`SELECT id FROM persons WHERE id IN (`+store.Placeholders(len(part))+`) AND status <> 'anonymized'`, args...)
+			if err != nil {
+				return fmt.Errorf("breach: match ids: %w", err)
+			}
+			n := 0
+			for rows.Next() {
+				var pid int64
+				if err := rows.Scan(&pid); err != nil {
+					rows.Close()
+					return err
+				}
+				found[pid] = true
+				n++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			res.Unmatched += len(part) - n
+		}
+		res.Matched = len(found)
+		var added []int64
+		for pid := range found {
+			r, err := tx.Exec(`INSERT INTO breach_persons (breach_id, person_id, added_at, added_by) VALUES (?, ?, ?, ?) ON CONFLICT (breach_id, person_id) DO NOTHING`,
+				id, pid, store.Micros(now), actor.String())
+			if err != nil {
+				return fmt.Errorf("breach: link person: %w", err)
+			}
+			if n, _ := r.RowsAffected(); n > 0 {
+				added = append(added, pid)
+			}
+		}
+		res.Added, res.AlreadyLinked = len(added), len(found)-len(added)
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM breach_persons WHERE breach_id = ?`, id).Scan(&res.Linked); err != nil {
+			return err
+		}
+		if len(added) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(`UPDATE breaches SET linked_persons = linked_persons + ?, updated_at = ?, updated_by = ? WHERE id = ?`,
+			len(added), store.Micros(now), actor.String(), id); err != nil {
+			return fmt.Errorf("breach: count persons: %w", err)
+		}
+		slices.Sort(added)
+		after := map[string]any{"added": len(added), "given": res.Given, "unmatched": res.Unmatched}
+		if len(added) <= 1000 {
+			after["person_ids"] = added
+		}
+		return appendAudit(tx, now, actor, "breach.link_persons", id, "", nil, after)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+const affectedQuery = `SELECT bp.person_id, bp.added_at, bp.added_by, bp.notified_at, bp.mail_id, p.first_name, p.last_name, p.status,
+		(SELECT e.email FROM person_emails e WHERE e.person_id = bp.person_id ORDER BY e.is_primary DESC, e.email LIMIT 1),
+		CASE WHEN EXISTS (SELECT 1 FROM mail_blocks m WHERE m.person_id = bp.person_id) THEN 1 ELSE 0 END,
+		p.language
+	FROM breach_persons bp JOIN persons p ON p.id = bp.person_id WHERE bp.breach_id = ?`
+
+// affected is one row of affectedQuery with the language a notice needs.
+type affected struct {
+	AffectedPerson
+	first, lang string
+}
+
+func scanAffected(rows *sql.Rows) ([]affected, error) {
+	defer rows.Close()
+	var out []affected
+	for rows.Next() {
+		var a affected
+		var added int64
+		var notified *int64
+		var first, last, status string
+		var email *string
+		var blocked int
+		if err := rows.Scan(&a.PersonID, &added, &a.AddedBy, &notified, &a.MailID, &first, &last, &status, &email, &blocked, &a.lang); err != nil {
+			return nil, err
+		}
+		a.AddedAt, a.NotifiedAt, a.first = store.FromMicros(added), timeP(notified), first
+		a.Name = strings.TrimSpace(first + " " + last)
+		if email != nil {
+			a.Email = *email
+		}
+		switch {
+		case status == ledger.StatusAnonymized || a.Email == "":
+			a.Reach = ReachNoAddress
+		case blocked != 0:
+			a.Reach = ReachMailBlocked
+		case status == ledger.StatusRestricted:
+			a.Reach = ReachRestricted
+		default:
+			a.Reach = ReachMailable
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Persons lists the persons linked to an incident, by id.
+func (s *Service) Persons(ctx context.Context, id int64) ([]AffectedPerson, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, affectedQuery+` ORDER BY bp.person_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("breach: persons: %w", err)
+	}
+	as, err := scanAffected(rows)
+	if err != nil {
+		return nil, fmt.Errorf("breach: persons: %w", err)
+	}
+	out := make([]AffectedPerson, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.AffectedPerson)
+	}
+	return out, nil
+}
