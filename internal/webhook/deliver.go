@@ -1,0 +1,334 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/consento/consento/internal/store"
+)
+
+// job is a claimed delivery.
+type job struct {
+	id, subID, lease int64
+	msgID, url       string
+	payload          []byte
+	retry            int
+	secrets          []string
+}
+
+// lease is how long a claim holds a delivery: time to wait for a worker
+// and to send. Another instance takes the delivery over only after it.
+func (s *Service) lease() time.Duration { return 6*s.opts.Timeout + 30*time.Second }
+
+// claim takes up to limit due deliveries of active subscriptions for this
+// worker. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two instances from
+// claiming the same rows; the lease keeps them from taking a claimed one.
+func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
+	var out []job
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		out = out[:0]
+		now := s.now()
+		lease := rand.Int64N(1<<62) + 1
+		pick := `SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions w ON w.id = d.subscription_id
+			WHERE d.status = 'pending' AND d.next_at <= ? AND d.locked_until <= ? AND w.active = 1 ORDER BY d.next_at LIMIT ` + strconv.Itoa(limit)
+		if tx.Dialect() == store.Postgres {
+			pick += ` FOR UPDATE OF d SKIP LOCKED`
+		}
+		rows, err := tx.Query(`UPDATE webhook_deliveries SET lease = ?, locked_until = ? WHERE id IN (`+pick+`)
+			RETURNING id, subscription_id, msg_id, payload, retry`, lease, store.Micros(now.Add(s.lease())), store.Micros(now), store.Micros(now))
+		if err != nil {
+			return fmt.Errorf("webhook: claim: %w", err)
+		}
+		for rows.Next() {
+			j := job{lease: lease}
+			var payload string
+			if err := rows.Scan(&j.id, &j.subID, &j.msgID, &payload, &j.retry); err != nil {
+				rows.Close()
+				return fmt.Errorf("webhook: claim: %w", err)
+			}
+			j.payload = []byte(payload)
+			out = append(out, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(out) == 0 {
+			return err
+		}
+		type target struct {
+			url     string
+			secrets []string
+		}
+		targets := map[int64]target{}
+		srows, err := tx.Query(`SELECT id, url, secret, previous_secret, previous_until FROM webhook_subscriptions WHERE active = 1`)
+		if err != nil {
+			return fmt.Errorf("webhook: claim: %w", err)
+		}
+		defer srows.Close()
+		for srows.Next() {
+			var id int64
+			var u, secret, prev string
+			var until sql.NullInt64
+			if err := srows.Scan(&id, &u, &secret, &prev, &until); err != nil {
+				return err
+			}
+			t := target{url: u, secrets: []string{secret}}
+			if prev != "" && until.Valid && until.Int64 > store.Micros(now) {
+				t.secrets = append(t.secrets, prev)
+			}
+			targets[id] = t
+		}
+		for i := range out {
+			t := targets[out[i].subID]
+			out[i].url, out[i].secrets = t.url, t.secrets
+		}
+		return srows.Err()
+	})
+	return out, err
+}
+
+// outcome is what one attempt found.
+type outcome struct {
+	at       time.Time
+	code     int
+	duration time.Duration
+	err      string
+	response string
+}
+
+// send makes one attempt: a signed POST of the stored body.
+func (s *Service) send(ctx context.Context, j job) outcome {
+	at := s.now()
+	o := outcome{at: at}
+	ts := at.Unix()
+	var sigs []string
+	for _, secret := range j.secrets {
+		sig, err := Sign(secret, j.msgID, ts, j.payload)
+		if err != nil {
+			o.err = "the subscription's secret is not valid"
+			return o
+		}
+		sigs = append(sigs, sig)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.url, bytes.NewReader(j.payload))
+	if err != nil {
+		o.err = "invalid receiver URL"
+		return o
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Consento-Webhooks/1")
+	req.Header.Set(HeaderID, j.msgID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, strings.Join(sigs, " "))
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		o.duration = time.Since(start)
+		// The URL may hold a token in its query: report the cause only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		o.err = truncate(err.Error(), 500)
+		return o
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	resp.Body.Close()
+	o.duration, o.code = time.Since(start), resp.StatusCode
+	o.response = strings.ToValidUTF8(string(body), "\uFFFD")
+	return o
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// finish logs an attempt and moves the delivery on: delivered on 2xx,
+// failed (and the subscription disabled) on 410 Gone, else retried after
+// the next wait of Schedule until it runs out.
+func (s *Service) finish(ctx context.Context, j job, o outcome) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		now := store.Micros(s.now())
+		if _, err := tx.Exec(`INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES (?, ?, ?, ?, ?, ?)`,
+			j.id, store.Micros(o.at), o.code, o.duration.Microseconds(), o.err, o.response); err != nil {
+			return fmt.Errorf("webhook: log attempt: %w", err)
+		}
+		status, retry, next := StatusPending, j.retry, now
+		switch {
+		case o.code >= 200 && o.code < 300:
+			status = StatusDelivered
+		case o.code == http.StatusGone:
+			status = StatusFailed
+			if _, err := tx.Exec(`UPDATE webhook_subscriptions SET active = 0, disabled_reason = 'gone', updated_at = ? WHERE id = ?`, now, j.subID); err != nil {
+				return fmt.Errorf("webhook: disable subscription: %w", err)
+			}
+		case j.retry < len(Schedule):
+			retry++
+			next = store.Micros(s.now().Add(s.jitter(Schedule[j.retry])))
+		default:
+			status = StatusFailed
+		}
+		lastErr := o.err
+		if lastErr == "" && status != StatusDelivered {
+			lastErr = "HTTP " + strconv.Itoa(o.code)
+		}
+		_, err := tx.Exec(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, retry = ?, next_at = ?, lease = 0, locked_until = 0,
+			last_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease = ?`, status, retry, next, o.code, lastErr, now, j.id, j.lease)
+		if err != nil {
+			return fmt.Errorf("webhook: record attempt: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeliverDue dispatches new events and sends every due delivery, Workers
+// at a time, until none is due; it returns the number of attempts.
+func (s *Service) DeliverDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		if _, err := s.Dispatch(ctx); err != nil {
+			return total, err
+		}
+		jobs, err := s.claim(ctx, s.opts.Workers*4)
+		if err != nil || len(jobs) == 0 {
+			return total, err
+		}
+		ch := make(chan job)
+		var wg sync.WaitGroup
+		errs := make(chan error, len(jobs))
+		for range min(s.opts.Workers, len(jobs)) {
+			wg.Go(func() {
+				for j := range ch {
+					if err := s.finish(ctx, j, s.send(ctx, j)); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		for _, j := range jobs {
+			ch <- j
+		}
+		close(ch)
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return total, err
+		}
+		total += len(jobs)
+	}
+}
+
+// Run dispatches and delivers until ctx ends: Workers goroutines send
+// while the loop claims the next deliveries. Attempts under way when ctx
+// ends are finished (each is bounded by Timeout).
+func (s *Service) Run(ctx context.Context) {
+	work := make(chan job)
+	var wg sync.WaitGroup
+	detached := context.WithoutCancel(ctx)
+	for range s.opts.Workers {
+		wg.Go(func() {
+			for j := range work {
+				if err := s.finish(detached, j, s.send(detached, j)); err != nil {
+					s.log.Error("webhook delivery", "delivery", j.id, "err", err)
+				}
+			}
+		})
+	}
+	defer func() { close(work); wg.Wait() }()
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	var cleaned time.Time
+	for {
+		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("webhook dispatch", "err", err)
+		}
+		jobs, err := s.claim(ctx, s.opts.Workers*4)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("webhook claim", "err", err)
+		}
+		for i, j := range jobs {
+			select {
+			case work <- j:
+			case <-ctx.Done():
+				s.release(detached, jobs[i:])
+				return
+			}
+		}
+		if time.Since(cleaned) > time.Hour {
+			cleaned = time.Now()
+			if n, err := s.Cleanup(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("webhook cleanup", "err", err)
+			} else if n > 0 {
+				s.log.Info("webhook deliveries deleted after retention", "count", n)
+			}
+		}
+		if len(jobs) > 0 {
+			continue
+		}
+		poll.Reset(s.opts.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		}
+	}
+}
+
+// release gives claimed but unsent deliveries back at shutdown.
+func (s *Service) release(ctx context.Context, jobs []job) {
+	if len(jobs) == 0 {
+		return
+	}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(`UPDATE webhook_deliveries SET lease = 0, locked_until = 0 WHERE lease = ? AND status = 'pending'`, jobs[0].lease)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("webhook release", "err", err)
+	}
+}
+
+// Cleanup deletes delivered and failed deliveries (with their attempts)
+// last changed before the retention period, and returns how many.
+func (s *Service) Cleanup(ctx context.Context) (int, error) {
+	if s.opts.Retention < 0 {
+		return 0, nil
+	}
+	cutoff := store.Micros(s.now().Add(-s.opts.Retention))
+	total := 0
+	for {
+		var n int64
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			pick := `SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < ? ORDER BY updated_at LIMIT 1000`
+			if _, err := tx.Exec(`DELETE FROM webhook_attempts WHERE delivery_id IN (`+pick+`)`, cutoff); err != nil {
+				return err
+			}
+			res, err := tx.Exec(`DELETE FROM webhook_deliveries WHERE id IN (`+pick+`)`, cutoff)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("webhook: cleanup: %w", err)
+		}
+		total += int(n)
+		if n < 1000 {
+			return total, nil
+		}
+	}
+}
