@@ -22,7 +22,7 @@ type WebhookConfig struct {
 
 func init() {
 	Options = append(Options,
-		Option{Flag: "webhook-workers", Env: "CONSENTO_WEBHOOK_WORKERS", Default: "8", Usage: "webhook deliveries sent at once"},
+		Option{Flag: "webhook-workers", Env: "CONSENTO_WEBHOOK_WORKERS", Default: "16", Usage: "webhook deliveries sent at once"},
 		Option{Flag: "webhook-allow-http", Env: "CONSENTO_WEBHOOK_ALLOW_HTTP", Default: "false", Usage: "accept http:// webhook receivers beyond this machine (true/false)"},
 		Option{Flag: "webhook-allow-private", Env: "CONSENTO_WEBHOOK_ALLOW_PRIVATE", Default: "false", Usage: "accept webhook receivers on loopback, private and link-local addresses (true/false)"},
 		Option{Flag: "webhook-retention-days", Env: "CONSENTO_WEBHOOK_RETENTION_DAYS", Default: "30", Usage: "days the delivery log keeps delivered and failed webhook deliveries (0: forever)"},

@@ -29,7 +29,7 @@ type job struct {
 
 // lease is how long a claim holds a delivery: time to wait for a worker
 // and to send. Another instance takes the delivery over only after it.
-func (s *Service) lease() time.Duration { return 6*s.opts.Timeout + 30*time.Second }
+func (s *Service) lease() time.Duration { return 10*s.opts.Timeout + 30*time.Second }
 
 // claim takes up to limit due deliveries of active subscriptions for this
 // worker. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two instances from
@@ -156,16 +156,40 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
-// finish logs an attempt and moves the delivery on: delivered on 2xx,
-// failed (and the subscription disabled) on 410 Gone, else retried after
-// the next wait of Schedule until it runs out.
-func (s *Service) finish(ctx context.Context, j job, o outcome) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		now := store.Micros(s.now())
-		if _, err := tx.Exec(`INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES (?, ?, ?, ?, ?, ?)`,
-			j.id, store.Micros(o.at), o.code, o.duration.Microseconds(), o.err, o.response); err != nil {
-			return fmt.Errorf("webhook: log attempt: %w", err)
+// result is an attempt to record.
+type result struct {
+	j job
+	o outcome
+}
+
+// maxRecord is the most attempts one transaction records.
+const maxRecord = 256
+
+// record logs attempts and moves their deliveries on, in one transaction
+// with a few multi-row statements: delivered on 2xx, failed (and the
+// subscription disabled) on 410 Gone, else retried after the next wait of
+// Schedule until it runs out. A delivery whose lease was taken over (the
+// attempt outlived it) keeps its new state; the attempt is logged anyway.
+func (s *Service) record(ctx context.Context, rs []result) error {
+	for len(rs) > 0 {
+		n := min(len(rs), maxRecord)
+		if err := s.db.Write(ctx, func(tx *store.Tx) error { return s.recordTx(tx, rs[:n]) }); err != nil {
+			return err
 		}
+		rs = rs[n:]
+	}
+	return nil
+}
+
+func (s *Service) recordTx(tx *store.Tx, rs []result) error {
+	nowT := s.now()
+	now := store.Micros(nowT)
+	pg := tx.Dialect() == store.Postgres
+	attempts := make([]any, 0, len(rs)*6)
+	updates := make([]any, 0, len(rs)*7)
+	for _, r := range rs {
+		j, o := r.j, r.o
+		attempts = append(attempts, j.id, store.Micros(o.at), o.code, o.duration.Microseconds(), o.err, o.response)
 		status, retry, next := StatusPending, j.retry, now
 		switch {
 		case o.code >= 200 && o.code < 300:
@@ -177,7 +201,7 @@ func (s *Service) finish(ctx context.Context, j job, o outcome) error {
 			}
 		case j.retry < len(Schedule):
 			retry++
-			next = store.Micros(s.now().Add(s.jitter(Schedule[j.retry])))
+			next = store.Micros(nowT.Add(s.jitter(Schedule[j.retry])))
 		default:
 			status = StatusFailed
 		}
@@ -185,13 +209,25 @@ func (s *Service) finish(ctx context.Context, j job, o outcome) error {
 		if lastErr == "" && status != StatusDelivered {
 			lastErr = "HTTP " + strconv.Itoa(o.code)
 		}
-		_, err := tx.Exec(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, retry = ?, next_at = ?, lease = 0, locked_until = 0,
-			last_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease = ?`, status, retry, next, o.code, lastErr, now, j.id, j.lease)
-		if err != nil {
-			return fmt.Errorf("webhook: record attempt: %w", err)
-		}
-		return nil
-	})
+		updates = append(updates, j.id, j.lease, status, retry, next, o.code, lastErr)
+	}
+	row := "(" + store.Placeholders(6) + ")"
+	if _, err := tx.Exec(`INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES `+
+		strings.Repeat(row+",", len(rs)-1)+row, attempts...); err != nil {
+		return fmt.Errorf("webhook: log attempts: %w", err)
+	}
+	row = "(" + store.Placeholders(7) + ")"
+	if pg { // parameters in VALUES need their types
+		row = "(?::bigint, ?::bigint, ?::text, ?::bigint, ?::bigint, ?::bigint, ?::text)"
+	}
+	_, err := tx.Exec(`WITH v (id, lease, status, retry, next_at, code, err) AS (VALUES `+strings.Repeat(row+",", len(rs)-1)+row+`)
+		UPDATE webhook_deliveries SET status = v.status, attempts = webhook_deliveries.attempts + 1, retry = v.retry, next_at = v.next_at,
+		lease = 0, locked_until = 0, last_code = v.code, last_error = v.err, updated_at = ?
+		FROM v WHERE webhook_deliveries.id = v.id AND webhook_deliveries.lease = v.lease`, append(updates, now)...)
+	if err != nil {
+		return fmt.Errorf("webhook: record attempts: %w", err)
+	}
+	return nil
 }
 
 // DeliverDue dispatches new events and sends every due delivery, Workers
@@ -206,25 +242,22 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 		if err != nil || len(jobs) == 0 {
 			return total, err
 		}
-		ch := make(chan job)
+		ch := make(chan int)
+		rs := make([]result, len(jobs))
 		var wg sync.WaitGroup
-		errs := make(chan error, len(jobs))
 		for range min(s.opts.Workers, len(jobs)) {
 			wg.Go(func() {
-				for j := range ch {
-					if err := s.finish(ctx, j, s.send(ctx, j)); err != nil {
-						errs <- err
-					}
+				for i := range ch {
+					rs[i] = result{jobs[i], s.send(ctx, jobs[i])}
 				}
 			})
 		}
-		for _, j := range jobs {
-			ch <- j
+		for i := range jobs {
+			ch <- i
 		}
 		close(ch)
 		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
+		if err := s.record(ctx, rs); err != nil {
 			return total, err
 		}
 		total += len(jobs)
@@ -232,30 +265,74 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 }
 
 // Run dispatches and delivers until ctx ends: Workers goroutines send
-// while the loop claims the next deliveries. Attempts under way when ctx
-// ends are finished (each is bounded by Timeout).
+// from a queue the loop keeps filled with claimed deliveries, and a
+// recorder logs finished attempts in batches. At shutdown, queued
+// deliveries are released, and attempts under way are finished (each is
+// bounded by Timeout) and recorded.
 func (s *Service) Run(ctx context.Context) {
-	work := make(chan job)
-	var wg sync.WaitGroup
+	work := make(chan job, 4*s.opts.Workers)
+	results := make(chan result, 4*s.opts.Workers)
 	detached := context.WithoutCancel(ctx)
+	var workers sync.WaitGroup
 	for range s.opts.Workers {
-		wg.Go(func() {
+		workers.Go(func() {
 			for j := range work {
-				if err := s.finish(detached, j, s.send(detached, j)); err != nil {
-					s.log.Error("webhook delivery", "delivery", j.id, "err", err)
-				}
+				results <- result{j, s.send(detached, j)}
 			}
 		})
 	}
-	defer func() { close(work); wg.Wait() }()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		batch := make([]result, 0, maxRecord)
+		for r := range results {
+			batch = append(batch[:0], r)
+		drain:
+			for len(batch) < maxRecord {
+				select {
+				case r, ok := <-results:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			if err := s.record(detached, batch); err != nil {
+				s.log.Error("webhook record", "attempts", len(batch), "err", err)
+			}
+		}
+	}()
+	var unsent []job
+	defer func() {
+		for {
+			select {
+			case j := <-work:
+				unsent = append(unsent, j)
+				continue
+			default:
+			}
+			break
+		}
+		s.release(detached, unsent)
+		close(work)
+		workers.Wait()
+		close(results)
+		<-recorded
+	}()
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	var cleaned time.Time
 	for {
-		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+		if behind, err := s.behind(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("webhook dispatch", "err", err)
+		} else if behind {
+			if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("webhook dispatch", "err", err)
+			}
 		}
-		jobs, err := s.claim(ctx, s.opts.Workers*4)
+		jobs, err := s.claim(ctx, 4*s.opts.Workers)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("webhook claim", "err", err)
 		}
@@ -263,7 +340,7 @@ func (s *Service) Run(ctx context.Context) {
 			select {
 			case work <- j:
 			case <-ctx.Done():
-				s.release(detached, jobs[i:])
+				unsent = jobs[i:]
 				return
 			}
 		}
@@ -287,14 +364,26 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// behind reports, from the read pool, whether audit events were recorded
+// since the last dispatch: most loops need no write transaction for it.
+func (s *Service) behind(ctx context.Context) (bool, error) {
+	var head, cursor int64
+	err := s.db.QueryRow(ctx, `SELECT (SELECT seq FROM audit_head WHERE id = 1), (SELECT seq FROM webhook_cursor WHERE id = 1)`).Scan(&head, &cursor)
+	return head > cursor, err
+}
+
 // release gives claimed but unsent deliveries back at shutdown.
 func (s *Service) release(ctx context.Context, jobs []job) {
 	if len(jobs) == 0 {
 		return
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(`UPDATE webhook_deliveries SET lease = 0, locked_until = 0 WHERE lease = ? AND status = 'pending'`, jobs[0].lease)
-		return err
+		for _, j := range jobs {
+			if _, err := tx.Exec(`UPDATE webhook_deliveries SET lease = 0, locked_until = 0 WHERE id = ? AND lease = ? AND status = 'pending'`, j.id, j.lease); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.Warn("webhook release", "err", err)

@@ -231,7 +231,7 @@ func (s *Service) SendTest(ctx context.Context, actor audit.Actor, subID int64) 
 		if err != nil {
 			return fmt.Errorf("webhook: test delivery: %w", err)
 		}
-		return s.record(tx, actor, "webhook.test", subID, nil)
+		return s.audit(tx, actor, "webhook.test", subID, nil)
 	})
 	return id, err
 }

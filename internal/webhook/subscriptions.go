@@ -69,7 +69,7 @@ func (s *Service) check(ctx context.Context, in *SubscriptionInput) error {
 	return nil
 }
 
-func (s *Service) record(tx *store.Tx, actor audit.Actor, action string, id int64, after any) error {
+func (s *Service) audit(tx *store.Tx, actor audit.Actor, action string, id int64, after any) error {
 	_, err := audit.Append(tx, s.now(), audit.Entry{Actor: actor, Action: action, ObjectType: "webhook_subscription", ObjectID: strconv.FormatInt(id, 10), After: after}, nil)
 	return err
 }
@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in Subscription
 		if err != nil {
 			return fmt.Errorf("webhook: create subscription: %w", err)
 		}
-		if err := s.record(tx, actor, "webhook.create", id, in); err != nil {
+		if err := s.audit(tx, actor, "webhook.create", id, in); err != nil {
 			return err
 		}
 		seq, _ := tx.Head()
@@ -125,7 +125,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id int64, in Su
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("there is no such webhook subscription")
 		}
-		return s.record(tx, actor, "webhook.update", id, in)
+		return s.audit(tx, actor, "webhook.update", id, in)
 	})
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, id int64) error
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("there is no such webhook subscription")
 		}
-		return s.record(tx, actor, "webhook.delete", id, nil)
+		return s.audit(tx, actor, "webhook.delete", id, nil)
 	})
 }
 
@@ -172,7 +172,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor audit.Actor, id int64)
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("there is no such webhook subscription")
 		}
-		return s.record(tx, actor, "webhook.rotate_secret", id, nil)
+		return s.audit(tx, actor, "webhook.rotate_secret", id, nil)
 	})
 	if err != nil {
 		return "", err

@@ -28,7 +28,7 @@ type Options struct {
 	// AllowPrivate accepts receivers on loopback, private and link-local
 	// addresses (tests, benchmarks, an internal CRM).
 	AllowPrivate bool
-	// Workers is how many deliveries are sent at once (default 8).
+	// Workers is how many deliveries are sent at once (default 16).
 	Workers int
 	// Timeout bounds one attempt (default 10 s).
 	Timeout time.Duration
@@ -53,7 +53,7 @@ type Service struct {
 // New returns the webhook service.
 func New(db *store.DB, o Options) *Service {
 	if o.Workers <= 0 {
-		o.Workers = 8
+		o.Workers = 16
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second

@@ -506,3 +506,42 @@ func TestSubscriptionValidation(t *testing.T) {
 		}
 	}
 }
+
+// Run (what serve starts) dispatches and delivers on its own and stops
+// when its context ends.
+func TestRunDeliversUntilStopped(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := e.ctx
+		arrived := make(chan string, 10)
+		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			arrived <- string(b)
+		}))
+		defer rc.Close()
+		w := webhook.New(e.db, webhook.Options{AllowPrivate: true, Workers: 2, Poll: 10 * time.Millisecond})
+		if _, _, err := w.Create(ctx, admin, webhook.SubscriptionInput{URL: rc.URL, EventTypes: []string{"consent.withdrawn"}}); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); w.Run(rctx) }()
+		p := must[*ledger.Person](t)(e.l.CreatePerson(ctx, admin, ledger.PersonInput{FirstName: "Eva"}))
+		must[*ledger.ConsentEvent](t)(e.l.RecordConsent(ctx, admin, ledger.ConsentInput{PersonID: p.ID, Purpose: "e_marketing", Kind: ledger.Granted}))
+		must[*ledger.ConsentEvent](t)(e.l.RecordConsent(ctx, admin, ledger.ConsentInput{PersonID: p.ID, Purpose: "e_marketing", Kind: ledger.Withdrawn}))
+		select {
+		case b := <-arrived:
+			if decode(t, []byte(b)).Type != "consent.withdrawn" {
+				t.Fatalf("got %s", b)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("nothing arrived")
+		}
+		cancel()
+		<-stopped
+		list := must[[]*webhook.Delivery](t)(w.Deliveries(ctx, webhook.DeliveryFilter{}))
+		if len(list) != 1 || list[0].Status != webhook.StatusDelivered {
+			t.Fatalf("deliveries after Run: %+v", list)
+		}
+	})
+}
