@@ -40,10 +40,11 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 		out = out[:0]
 		now := s.now()
 		lease := rand.Int64N(1<<62) + 1
-		pick := `SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions w ON w.id = d.subscription_id
-			WHERE d.status = 'pending' AND d.next_at <= ? AND d.locked_until <= ? AND w.active = 1 ORDER BY d.next_at LIMIT ` + strconv.Itoa(limit)
+		// An ordered range of the due index, whatever the backlog: the
+		// deliveries of inactive subscriptions are parked (see paused).
+		pick := `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= ? AND locked_until <= ? ORDER BY next_at LIMIT ` + strconv.Itoa(limit)
 		if tx.Dialect() == store.Postgres {
-			pick += ` FOR UPDATE OF d SKIP LOCKED`
+			pick += ` FOR UPDATE SKIP LOCKED`
 		}
 		rows, err := tx.Query(`UPDATE webhook_deliveries SET lease = ?, locked_until = ? WHERE id IN (`+pick+`)
 			RETURNING id, subscription_id, msg_id, payload, retry`, lease, store.Micros(now.Add(s.lease())), store.Micros(now), store.Micros(now))
@@ -87,13 +88,45 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 			}
 			targets[id] = t
 		}
-		for i := range out {
-			t := targets[out[i].subID]
-			out[i].url, out[i].secrets = t.url, t.secrets
+		if err := srows.Err(); err != nil {
+			return err
 		}
-		return srows.Err()
+		srows.Close()
+		kept := out[:0]
+		for _, j := range out {
+			t, ok := targets[j.subID]
+			if !ok { // deactivated since: park it
+				if _, err := tx.Exec(`UPDATE webhook_deliveries SET lease = 0, locked_until = 0, next_at = ? WHERE id = ?`, paused, j.id); err != nil {
+					return err
+				}
+				continue
+			}
+			j.url, j.secrets = t.url, t.secrets
+			kept = append(kept, j)
+		}
+		out = kept
+		return nil
 	})
 	return out, err
+}
+
+// paused is the next_at of the pending deliveries of an inactive
+// subscription: they wait, out of the due range, until it is activated.
+const paused int64 = 1 << 62
+
+// park moves a subscription's pending deliveries out of the due range
+// (active=false) or back into it, due now.
+func park(tx *store.Tx, subID int64, active bool, now int64) error {
+	q := `UPDATE webhook_deliveries SET next_at = ? WHERE subscription_id = ? AND status = 'pending' AND next_at <> ?`
+	args := []any{paused, subID, paused}
+	if active {
+		q = `UPDATE webhook_deliveries SET next_at = ? WHERE subscription_id = ? AND status = 'pending' AND next_at = ?`
+		args = []any{now, subID, paused}
+	}
+	if _, err := tx.Exec(q, args...); err != nil {
+		return fmt.Errorf("webhook: park deliveries: %w", err)
+	}
+	return nil
 }
 
 // outcome is what one attempt found.
@@ -198,6 +231,9 @@ func (s *Service) recordTx(tx *store.Tx, rs []result) error {
 			status = StatusFailed
 			if _, err := tx.Exec(`UPDATE webhook_subscriptions SET active = 0, disabled_reason = 'gone', updated_at = ? WHERE id = ?`, now, j.subID); err != nil {
 				return fmt.Errorf("webhook: disable subscription: %w", err)
+			}
+			if err := park(tx, j.subID, false, now); err != nil {
+				return err
 			}
 		case j.retry < len(Schedule):
 			retry++

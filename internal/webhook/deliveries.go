@@ -62,7 +62,7 @@ func scanDelivery(sc interface{ Scan(...any) error }, extra ...any) (*Delivery, 
 		return nil, err
 	}
 	d.CreatedAt, d.UpdatedAt = store.FromMicros(created), store.FromMicros(updated)
-	if d.Status == StatusPending {
+	if d.Status == StatusPending && next != paused {
 		t := store.FromMicros(next)
 		d.NextAttemptAt = &t
 	}

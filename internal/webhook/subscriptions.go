@@ -125,6 +125,9 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id int64, in Su
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("there is no such webhook subscription")
 		}
+		if err := park(tx, id, active, store.Micros(s.now())); err != nil {
+			return err
+		}
 		return s.audit(tx, actor, "webhook.update", id, in)
 	})
 	if err != nil {

@@ -545,3 +545,44 @@ func TestRunDeliversUntilStopped(t *testing.T) {
 		}
 	})
 }
+
+// Deliveries of a deactivated subscription wait, and go out when it is
+// activated again.
+func TestInactiveSubscriptionParksItsDeliveries(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := e.ctx
+		rc := newReceiver(t)
+		rc.code.Store(http.StatusServiceUnavailable)
+		in := webhook.SubscriptionInput{URL: rc.URL, EventTypes: []string{"consent.granted"}}
+		sub, _, err := e.w.Create(ctx, admin, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := must[*ledger.Person](t)(e.l.CreatePerson(ctx, admin, ledger.PersonInput{FirstName: "Fie"}))
+		must[*ledger.ConsentEvent](t)(e.l.RecordConsent(ctx, admin, ledger.ConsentInput{PersonID: p.ID, Purpose: "e_marketing", Kind: ledger.Granted}))
+		if n := e.deliver(t); n != 1 {
+			t.Fatalf("first attempt: %d", n)
+		}
+		off := false
+		in.Active = &off
+		must[*webhook.Subscription](t)(e.w.Update(ctx, admin, sub.ID, in))
+		e.now = e.now.Add(time.Hour)
+		if n := e.deliver(t); n != 0 {
+			t.Fatalf("an inactive subscription got %d attempts", n)
+		}
+		list := must[[]*webhook.Delivery](t)(e.w.Deliveries(ctx, webhook.DeliveryFilter{}))
+		if len(list) != 1 || list[0].Status != webhook.StatusPending || list[0].NextAttemptAt != nil {
+			t.Fatalf("parked delivery %+v", list[0])
+		}
+		rc.code.Store(http.StatusOK)
+		in.Active = nil
+		must[*webhook.Subscription](t)(e.w.Update(ctx, admin, sub.ID, in))
+		if n := e.deliver(t); n != 1 {
+			t.Fatalf("after reactivation: %d attempts", n)
+		}
+		if d := must[*webhook.Delivery](t)(e.w.Delivery(ctx, list[0].ID)); d.Status != webhook.StatusDelivered {
+			t.Fatalf("after reactivation %+v", d)
+		}
+	})
+}
