@@ -29,7 +29,7 @@ type job struct {
 
 // lease is how long a claim holds a delivery: time to wait for a worker
 // and to send. Another instance takes the delivery over only after it.
-func (s *Service) lease() time.Duration { return 10*s.opts.Timeout + 30*time.Second }
+func (s *Service) lease() time.Duration { return 20*s.opts.Timeout + 30*time.Second }
 
 // claim takes up to limit due deliveries of active subscriptions for this
 // worker. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two instances from
@@ -306,8 +306,8 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 // deliveries are released, and attempts under way are finished (each is
 // bounded by Timeout) and recorded.
 func (s *Service) Run(ctx context.Context) {
-	work := make(chan job, 4*s.opts.Workers)
-	results := make(chan result, 4*s.opts.Workers)
+	work := make(chan job, 8*s.opts.Workers)
+	results := make(chan result, 8*s.opts.Workers)
 	detached := context.WithoutCancel(ctx)
 	var workers sync.WaitGroup
 	for range s.opts.Workers {
@@ -368,7 +368,7 @@ func (s *Service) Run(ctx context.Context) {
 				s.log.Error("webhook dispatch", "err", err)
 			}
 		}
-		jobs, err := s.claim(ctx, 4*s.opts.Workers)
+		jobs, err := s.claim(ctx, 8*s.opts.Workers)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("webhook claim", "err", err)
 		}
