@@ -27,13 +27,13 @@ import (
 var admin = audit.Actor{Type: "user", ID: "1"}
 
 type env struct {
-	ctx context.Context
+	ctx  context.Context
 	db   *store.DB
 	opts store.Options
 	l    *ledger.Service
-	r   *rights.Service
-	w   *webhook.Service
-	now time.Time
+	r    *rights.Service
+	w    *webhook.Service
+	now  time.Time
 }
 
 func newEnv(t *testing.T, e storetest.Engine) *env {
