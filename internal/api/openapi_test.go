@@ -937,6 +937,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		oaRightsAnswers(t, e, call)
 		oaRecipientAnswers(t, e, call)
 		oaBreachAnswers(t, e, call)
+		oaWebhookAnswers(t, e, call)
 
 		// Every documented success answer was seen.
 		for _, o := range s.ops() {

@@ -20,6 +20,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/receipt"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/webhook"
 )
 
 //go:embed openapi.json
@@ -39,6 +40,7 @@ type Server struct {
 	mux        *http.ServeMux
 	patterns   []string
 	metrics    *metrics
+	webhookSvc *webhook.Service
 }
 
 // New builds the API server.
@@ -150,6 +152,7 @@ func (s *Server) routes() {
 	s.rightsRoutes()
 	s.recipientRoutes()
 	s.breachRoutes()
+	s.webhookRoutes()
 
 	s.mux.HandleFunc("/", s.notFound)
 }

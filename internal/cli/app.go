@@ -86,6 +86,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		return c, fmt.Errorf("invalid configuration:\n--trusted-proxies / CONSENTO_TRUSTED_PROXIES: %w", err)
 	}
 	c.TrustedProxies = proxies
+	c.Webhooks = config.ParseWebhookConfig(cmd.String("webhook-workers"), cmd.String("webhook-allow-http"), cmd.String("webhook-allow-private"), cmd.String("webhook-retention-days"))
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
 	}

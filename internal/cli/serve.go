@@ -42,6 +42,11 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			staff.TrustProxies(e.cfg.TrustedProxies)
+			hooks := e.webhooks()
+			srv.EnableWebhooks(hooks)
+			staff.EnableWebhooks(hooks)
+			stopHooks := e.startWebhooks(ctx, hooks)
+			defer stopHooks()
 			public, err := e.selfService(ctx, staff)
 			if err != nil {
 				return err

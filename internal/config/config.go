@@ -41,6 +41,8 @@ type Config struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client (rate limits, consent evidence, login throttling).
 	TrustedProxies netx.Proxies
+	// Webhooks configures webhook deliveries.
+	Webhooks WebhookConfig
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -98,6 +100,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validateMail(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateWebhooks(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.BlocklistSecret != "" && len(c.BlocklistSecret) < 32 {

@@ -20,6 +20,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
+	"github.com/consento/consento/internal/webhook"
 )
 
 //go:embed templates/*.html
@@ -61,6 +62,9 @@ type Server struct {
 
 	// out serves the e-mail and self-service pages; nil until EnableOutreach.
 	out *outreach.Service
+
+	// webhookSvc sends webhooks; nil until EnableWebhooks (a strict default).
+	webhookSvc *webhook.Service
 }
 
 // Route is a page or action of the UI and the permission it needs ("" for
@@ -112,6 +116,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.handle("POST /requests/{id}/report-email", "requests.manage", s.requestReportEmail)
 	s.handle("GET /outbox/{id}/attachments/{n}", "outbox.view", s.needOutreach(s.outboxAttachment))
 	s.recipientRoutes()
+	s.webhookRoutes()
 	s.rightsRoutes()
 	s.recordRoutes()
 	s.breachRoutes()
