@@ -149,6 +149,7 @@ func (s *Server) routes() {
 	s.recordRoutes()
 	s.rightsRoutes()
 	s.recipientRoutes()
+	s.sensitiveRoutes()
 
 	s.mux.HandleFunc("/", s.notFound)
 }

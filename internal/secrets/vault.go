@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/consento/consento/internal/ledger"
@@ -184,3 +186,61 @@ func (s *Service) Lookup(ctx context.Context, f ledger.CustomField, value string
 }
 
 var _ ledger.Vault = (*Service)(nil)
+
+// Value is one sensitive value for StoreManyTx.
+type Value struct {
+	PersonID int64
+	Field    ledger.CustomField
+	Text     string
+}
+
+// StoreManyTx stores many values at once, encrypting them in parallel
+// (bulk loads and the rotation benchmark).
+func (s *Service) StoreManyTx(tx *store.Tx, vs []Value) error {
+	if err := s.freshTx(tx); err != nil {
+		return err
+	}
+	type enc struct {
+		ct, bi []byte
+		keyID  uint32
+		err    error
+	}
+	out := make([]enc, len(vs))
+	workers := runtime.GOMAXPROCS(0)
+	per := (len(vs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(vs); lo += per {
+		hi := min(lo+per, len(vs))
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				v := vs[i]
+				out[i].ct, out[i].keyID, out[i].err = s.Encrypt(v.PersonID, v.Field.Key, v.Text)
+				if out[i].err == nil && v.Field.Searchable {
+					out[i].bi, out[i].err = s.blindIndex(v.Field.Key, v.Text)
+				}
+			}
+		}(lo, hi)
+	}
+	wg.Wait()
+	st, err := tx.Prepare(`INSERT INTO person_secrets (person_id, field_id, key_id, ciphertext, blind_index) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (person_id, field_id) DO UPDATE SET key_id = excluded.key_id, ciphertext = excluded.ciphertext, blind_index = excluded.blind_index`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i, v := range vs {
+		if out[i].err != nil {
+			return out[i].err
+		}
+		var bi any
+		if out[i].bi != nil {
+			bi = out[i].bi
+		}
+		if _, err := st.ExecContext(tx.Ctx(), v.PersonID, v.Field.ID, int64(out[i].keyID), out[i].ct, bi); err != nil {
+			return fmt.Errorf("secrets: store: %w", err)
+		}
+	}
+	return nil
+}
