@@ -38,6 +38,7 @@ func newEnv(t *testing.T, e storetest.Engine) *env {
 	if err := l.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	attachVault(t, db, l)
 	a := auth.New(db)
 	signer, err := receipt.Load(ctx, db)
 	if err != nil {

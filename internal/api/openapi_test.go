@@ -938,6 +938,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		oaRecipientAnswers(t, e, call)
 		oaBreachAnswers(t, e, call)
 		oaWebhookAnswers(t, e, call)
+		oaSensitiveAnswers(t, e, call)
 
 		// Every documented success answer was seen.
 		for _, o := range s.ops() {

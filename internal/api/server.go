@@ -153,6 +153,7 @@ func (s *Server) routes() {
 	s.recipientRoutes()
 	s.breachRoutes()
 	s.webhookRoutes()
+	s.sensitiveRoutes()
 
 	s.mux.HandleFunc("/", s.notFound)
 }

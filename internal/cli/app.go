@@ -16,6 +16,7 @@ import (
 	"github.com/consento/consento/internal/config"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
+	"github.com/consento/consento/internal/secrets"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -36,6 +37,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			serveCommand(), migrateCommand(), userCommand(), tokenCommand(), importCommand(),
 			checkCommand(), auditCommand(), backupCommand(), benchCommand(),
 			importRecordsCommand(), rightsCommand(),
+			keysCommand(),
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
@@ -79,6 +81,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 		PrivacyNoticeURL: cmd.String("privacy-notice-url"),
 		BlocklistSecret:  cmd.String("blocklist-secret"),
 	}
+	c.MasterKey = cmd.String("master-key")
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	c.MailRetentionDays = parseDays(cmd.String("mail-retention-days"))
 	proxies, err := netx.ParseProxies(cmd.String("trusted-proxies"))
@@ -100,6 +103,8 @@ type env struct {
 	ledger *ledger.Service
 	auth   *auth.Service
 	log    *slog.Logger
+	// secrets is nil on PostgreSQL without CONSENTO_MASTER_KEY.
+	secrets *secrets.Service
 }
 
 // openEnv validates the configuration, opens the database and migrates it
@@ -136,7 +141,15 @@ func openEnv(ctx context.Context, cmd *cli.Command, migrate bool) (*env, error) 
 		db.Close()
 		return nil, err
 	}
-	return &env{cfg: cfg, db: db, ledger: l, auth: auth.New(db), log: log}, nil
+	sec, err := openSecrets(ctx, cfg, db, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if sec != nil {
+		l.SetVault(sec)
+	}
+	return &env{cfg: cfg, db: db, ledger: l, auth: auth.New(db), log: log, secrets: sec}, nil
 }
 
 func (e *env) Close() { e.db.Close() }

@@ -32,6 +32,7 @@ func benchCommand() *cli.Command {
 			benchImportCommand(),
 			benchConsentRequestCommand(), benchPreferencesCommand(),
 			benchWebhooksCommand(),
+			benchRotateCommand(),
 		},
 	}
 }

@@ -64,6 +64,9 @@ func serveCommand() *cli.Command {
 				fmt.Fprintf(out, "No staff user yet. Create the first admin, and an API token (printed once):\n  consento user create --email you@example.com --role admin\n  consento token create --name quickstart\n")
 			}
 			go expireConsents(ctx, e)
+			if e.secrets != nil {
+				go e.secrets.Run(ctx, 30*time.Second) // key rotation and newly sensitive fields, resumed
+			}
 			go rights.New(e.ledger).Run(ctx, time.Hour, func(err error) { e.log.Warn("rights reminders and escalations", "err", err) })
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()

@@ -43,6 +43,9 @@ type Config struct {
 	TrustedProxies netx.Proxies
 	// Webhooks configures webhook deliveries.
 	Webhooks WebhookConfig
+	// MasterKey (base64 of 32 bytes) encrypts the keysets of the sensitive
+	// fields; empty on SQLite: generated once into <data dir>/master.key.
+	MasterKey string
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -66,6 +69,7 @@ var Options = []Option{
 	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
 	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
 	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
+	{Flag: "master-key", Env: "CONSENTO_MASTER_KEY", Usage: "base64 of 32 random bytes (openssl rand -base64 32) that encrypts the keys of the sensitive fields; never stored in the database (empty with SQLite: generated once into <data dir>/master.key; required with PostgreSQL once sensitive values exist)", Secret: true},
 	{Flag: "trusted-proxies", Env: "CONSENTO_TRUSTED_PROXIES", Usage: "addresses or CIDR ranges of the load balancers in front of Consento, whose X-Forwarded-For header names the client (empty: the peer is the client)"},
 }
 

@@ -22,6 +22,9 @@ type CustomField struct {
 	Type      string   `json:"type"`
 	Options   []string `json:"options,omitempty"`
 	Sensitive bool     `json:"sensitive"`
+
+	// Searchable: a sensitive field with a blind index for exact search.
+	Searchable bool `json:"searchable"`
 }
 
 // CreateCustomField defines a new custom field.
@@ -44,8 +47,8 @@ func (s *Service) CreateCustomField(ctx context.Context, actor Actor, f CustomFi
 		return nil, err
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		id, err := tx.InsertID(`INSERT INTO custom_fields (key, label, type, options, sensitive) VALUES (?, ?, ?, ?, ?)`,
-			f.Key, f.Label, f.Type, strings.Join(f.Options, "\n"), b2i(f.Sensitive))
+		id, err := tx.InsertID(`INSERT INTO custom_fields (key, label, type, options, sensitive, searchable) VALUES (?, ?, ?, ?, ?, ?)`,
+			f.Key, f.Label, f.Type, strings.Join(f.Options, "\n"), b2i(f.Sensitive), b2i(f.Searchable && f.Sensitive))
 		if store.IsUniqueViolation(err) {
 			return conflict("duplicate-field", "a custom field with this key exists already", FieldError{Field: "key", Message: "is taken"})
 		}
@@ -63,7 +66,7 @@ func (s *Service) CreateCustomField(ctx context.Context, actor Actor, f CustomFi
 
 // CustomFields lists the defined custom fields.
 func (s *Service) CustomFields(ctx context.Context) ([]CustomField, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, key, label, type, options, sensitive FROM custom_fields ORDER BY id`)
+	rows, err := s.db.Query(ctx, `SELECT `+fieldCols+` FROM custom_fields ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -80,14 +83,15 @@ func scanFields(rows interface {
 	for rows.Next() {
 		var f CustomField
 		var opts string
-		var sens int64
-		if err := rows.Scan(&f.ID, &f.Key, &f.Label, &f.Type, &opts, &sens); err != nil {
+		var sens, search int64
+		if err := rows.Scan(&f.ID, &f.Key, &f.Label, &f.Type, &opts, &sens, &search); err != nil {
 			return nil, err
 		}
 		if opts != "" {
 			f.Options = strings.Split(opts, "\n")
 		}
 		f.Sensitive = sens != 0
+		f.Searchable = search != 0 && f.Sensitive
 		out = append(out, f)
 	}
 	return out, rows.Err()
@@ -100,7 +104,7 @@ func validateCustom(tx *store.Tx, values map[string]any) (map[string]any, fieldE
 	if len(values) == 0 {
 		return out, nil, nil
 	}
-	rows, err := tx.Query(`SELECT id, key, label, type, options, sensitive FROM custom_fields`)
+	rows, err := tx.Query(`SELECT ` + fieldCols + ` FROM custom_fields`)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,6 +39,7 @@ type Service struct {
 	eventIDs    eventIDBlock
 
 	blocklistSecret []byte // see SetBlocklistSecret
+	vault           Vault  // see SetVault
 }
 
 // New returns the ledger over db.

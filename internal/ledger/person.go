@@ -55,6 +55,10 @@ type Person struct {
 	CreatedBy      string         `json:"created_by"`
 	UpdatedAt      time.Time      `json:"updated_at"`
 	UpdatedBy      string         `json:"updated_by"`
+
+	// Sensitive lists the sensitive fields with a value, masked; Custom
+	// holds the same masks (full values only through UnmaskSensitive).
+	Sensitive []SensitiveValue `json:"sensitive,omitempty"`
 }
 
 // PersonInput creates a person.
@@ -220,6 +224,10 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 	if err := s.checkBlocklist(tx, p.Emails); err != nil {
 		return 0, err
 	}
+	secrets, err := s.takeSensitive(tx, p.Custom, nil)
+	if err != nil {
+		return 0, err
+	}
 	custom, _ := json.Marshal(p.Custom)
 	id, err := tx.InsertID(`INSERT INTO persons (first_name, last_name, organisation_id, language, street, postal_code, city, country, custom, status, source_id, created_at, created_by, updated_at, updated_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -233,6 +241,9 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 		return 0, err
 	}
 	if err := writeContacts(tx, id, p.Emails, p.Phones); err != nil {
+		return 0, err
+	}
+	if err := s.storeSensitive(tx, id, secrets, p.Custom); err != nil {
 		return 0, err
 	}
 	key, err := audit.NewPersonKey(tx, id)
@@ -312,6 +323,7 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 		if patch.Language != nil {
 			p.Language = *patch.Language
 		}
+		var removed []string
 		if patch.Custom != nil {
 			merged := map[string]any{}
 			for k, v := range before.Custom {
@@ -320,6 +332,7 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 			for k, v := range patch.Custom {
 				if v == nil {
 					delete(merged, k)
+					removed = append(removed, k)
 				} else {
 					merged[k] = v
 				}
@@ -336,6 +349,10 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 			return err
 		}
 		p.UpdatedAt, p.UpdatedBy = now, actor.String()
+		secrets, err := s.takeSensitive(tx, p.Custom, removed)
+		if err != nil {
+			return err
+		}
 		custom, _ := json.Marshal(p.Custom)
 		if _, err := tx.Exec(`UPDATE persons SET first_name = ?, last_name = ?, organisation_id = ?, language = ?, street = ?, postal_code = ?, city = ?, country = ?, custom = ?, updated_at = ?, updated_by = ? WHERE id = ?`,
 			p.FirstName, p.LastName, p.OrganisationID, p.Language, p.Address.Street, p.Address.PostalCode, p.Address.City, p.Address.Country, string(custom), store.Micros(now), p.UpdatedBy, id); err != nil {
@@ -348,6 +365,12 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 			return err
 		}
 		if err := writeContacts(tx, id, p.Emails, p.Phones); err != nil {
+			return err
+		}
+		if err := s.storeSensitive(tx, id, secrets, p.Custom); err != nil {
+			return err
+		}
+		if err := scrubSensitive(tx, before.Custom); err != nil {
 			return err
 		}
 		return recordPerson(tx, now, audit.Entry{Actor: actor, Action: "person.update", ObjectType: "person", ObjectID: strconv.FormatInt(id, 10), PersonID: id, Reason: patch.Reason, Before: before, After: p})
@@ -654,6 +677,9 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 		byID[p.ID] = p
 	}
 	if err := s.fillContacts(ctx, out, byID); err != nil {
+		return nil, "", err
+	}
+	if err := s.maskSensitive(ctx, out); err != nil {
 		return nil, "", err
 	}
 	return out, next, nil

@@ -440,6 +440,7 @@ func (s *Service) anonymizeTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, n
 		{`UPDATE rights_requests SET requester_email = '', details = '', verification_method = '', extension_reason = '', outcome = '' WHERE person_id = ?`, []any{pid}},
 		{`DELETE FROM breach_persons WHERE person_id = ?`, []any{pid}},
 		{`UPDATE person_keys SET key = NULL, destroyed_at = ? WHERE person_id = ?`, []any{store.Micros(now), pid}},
+		{`DELETE FROM person_secrets WHERE person_id = ?`, []any{pid}},
 	}
 	for _, st := range steps {
 		if _, err := tx.Exec(st.q, st.args...); err != nil {

@@ -113,6 +113,8 @@ func contactsWorkbook(lang string, ps []*ledger.Person) (*bytes.Buffer, error) {
 	}
 	header := []any{translate(lang, "contacts.name"), translate(lang, "contacts.email"), translate(lang, "contacts.organisation"),
 		translate(lang, "contacts.light"), translate(lang, "contacts.status"), translate(lang, "card.source")}
+	sensKeys, sensLabels := sensitiveColumns(ps) // masked, as everywhere
+	header = append(header, sensLabels...)
 	if err := f.SetSheetRow(sheet, "A1", &header); err != nil {
 		return nil, err
 	}
@@ -126,6 +128,7 @@ func contactsWorkbook(lang string, ps []*ledger.Person) (*bytes.Buffer, error) {
 		}
 		row := []any{strings.TrimSpace(pe.FirstName + " " + pe.LastName), strings.Join(pe.Emails, ", "), org,
 			string(pe.Light), pe.Status, pe.Source}
+		row = append(row, sensitiveCells(pe, sensKeys)...)
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
 		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
 			return nil, err

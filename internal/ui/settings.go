@@ -48,6 +48,7 @@ type settingsData struct {
 type settingsFieldForm struct {
 	Key, Label, Type, Options string
 	Sensitive                 bool
+	Searchable                bool
 }
 
 func newSettingsData(section string) settingsData {
@@ -350,14 +351,15 @@ func (s *Server) renderSettingsFields(w http.ResponseWriter, r *http.Request, p 
 func (s *Server) settingsCreateField(w http.ResponseWriter, r *http.Request, p page) {
 	d := newSettingsData("fields")
 	d.Field = settingsFieldForm{Key: strings.TrimSpace(r.PostFormValue("key")), Label: strings.TrimSpace(r.PostFormValue("label")),
-		Type: r.PostFormValue("type"), Options: r.PostFormValue("options"), Sensitive: r.PostFormValue("sensitive") == "1"}
+		Type: r.PostFormValue("type"), Options: r.PostFormValue("options"), Sensitive: r.PostFormValue("sensitive") == "1",
+		Searchable: r.PostFormValue("searchable") == "1"}
 	var opts []string
 	for _, o := range strings.Split(d.Field.Options, "\n") {
 		if o = strings.TrimSpace(o); o != "" {
 			opts = append(opts, o)
 		}
 	}
-	_, err := s.ledger.CreateCustomField(r.Context(), settingsActor(p), ledger.CustomField{Key: d.Field.Key, Label: d.Field.Label, Type: d.Field.Type, Options: opts, Sensitive: d.Field.Sensitive})
+	_, err := s.ledger.CreateCustomField(r.Context(), settingsActor(p), ledger.CustomField{Key: d.Field.Key, Label: d.Field.Label, Type: d.Field.Type, Options: opts, Sensitive: d.Field.Sensitive, Searchable: d.Field.Searchable})
 	if err != nil {
 		if status, ok := s.settingsError(w, p, err, &d, "create custom field"); ok {
 			s.renderSettingsFields(w, r, p, d, status)

@@ -54,6 +54,7 @@ func newEmptyEnv(t *testing.T, e storetest.Engine) *env {
 	if err := l.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	attachVault(t, db, l)
 	a := auth.New(db)
 	s, err := ui.New(l, a, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 	if err != nil {

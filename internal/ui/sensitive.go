@@ -1,0 +1,226 @@
+package ui
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/ledger"
+)
+
+// Sensitive fields: masked on the card and in exports; the full value
+// only for admins and privacy officers, with a stated reason that the
+// audit log keeps; exact search through the blind index; marking an
+// existing custom field sensitive.
+
+func init() {
+	pageNames = append(pageNames, "sensitive_value", "sensitive_search")
+	for _, role := range []string{auth.RoleAdmin, auth.RolePrivacyOfficer} {
+		permissions[role]["sensitive.unmask"] = true
+	}
+	addMessages(map[string]map[string]string{
+		"en": {
+			"sensitive.title":           "Sensitive data",
+			"sensitive.hint":            "Shown masked. The full value is encrypted; showing it needs a reason and is recorded in the audit log.",
+			"sensitive.field":           "Field",
+			"sensitive.reason":          "Reason for showing the full value",
+			"sensitive.reason.hint":     "Required; recorded in the audit log with your name and the field.",
+			"sensitive.unmask":          "Show full value",
+			"sensitive.value":           "Full value",
+			"sensitive.value.title":     "%s of %s",
+			"sensitive.back":            "Back to the contact",
+			"sensitive.logged":          "This access was recorded in the audit log with your reason.",
+			"sensitive.search":          "Exact search in sensitive fields",
+			"sensitive.search.title":    "Search sensitive fields",
+			"sensitive.search.hint":     "Finds only the exact value (spaces, hyphens and case do not matter), through a keyed index: the values themselves stay encrypted.",
+			"sensitive.search.value":    "Value",
+			"sensitive.search.submit":   "Search",
+			"sensitive.search.none":     "No contact has exactly this value.",
+			"sensitive.search.found":    "Contacts with this value",
+			"sensitive.search.nofields": "No sensitive field is searchable.",
+			"settings.searchable":       "Searchable (exact match)",
+			"settings.mark":             "Mark sensitive",
+			"settings.mark.hint":        "Encrypts the stored values of this field and masks them everywhere; this cannot be undone here.",
+		},
+		"de": {
+			"sensitive.title":           "Sensible Daten",
+			"sensitive.hint":            "Maskiert angezeigt. Der vollständige Wert ist verschlüsselt; ihn anzuzeigen erfordert einen Grund und wird im Audit-Protokoll festgehalten.",
+			"sensitive.field":           "Feld",
+			"sensitive.reason":          "Grund für die Anzeige des vollständigen Werts",
+			"sensitive.reason.hint":     "Pflichtangabe; wird mit Ihrem Namen und dem Feld im Audit-Protokoll festgehalten.",
+			"sensitive.unmask":          "Vollständigen Wert anzeigen",
+			"sensitive.value":           "Vollständiger Wert",
+			"sensitive.value.title":     "%s von %s",
+			"sensitive.back":            "Zurück zum Kontakt",
+			"sensitive.logged":          "Dieser Zugriff wurde mit Ihrem Grund im Audit-Protokoll festgehalten.",
+			"sensitive.search":          "Exakte Suche in sensiblen Feldern",
+			"sensitive.search.title":    "Sensible Felder durchsuchen",
+			"sensitive.search.hint":     "Findet nur den exakten Wert (Leerzeichen, Bindestriche und Groß-/Kleinschreibung zählen nicht) über einen geschlüsselten Index: die Werte selbst bleiben verschlüsselt.",
+			"sensitive.search.value":    "Wert",
+			"sensitive.search.submit":   "Suchen",
+			"sensitive.search.none":     "Kein Kontakt hat genau diesen Wert.",
+			"sensitive.search.found":    "Kontakte mit diesem Wert",
+			"sensitive.search.nofields": "Kein sensibles Feld ist durchsuchbar.",
+			"settings.searchable":       "Durchsuchbar (exakte Übereinstimmung)",
+			"settings.mark":             "Als sensibel markieren",
+			"settings.mark.hint":        "Verschlüsselt die gespeicherten Werte dieses Felds und maskiert sie überall; das lässt sich hier nicht rückgängig machen.",
+		},
+		"da": {
+			"sensitive.title":           "Følsomme oplysninger",
+			"sensitive.hint":            "Vises maskeret. Den fulde værdi er krypteret; at vise den kræver en begrundelse og registreres i auditloggen.",
+			"sensitive.field":           "Felt",
+			"sensitive.reason":          "Begrundelse for at vise den fulde værdi",
+			"sensitive.reason.hint":     "Påkrævet; registreres i auditloggen med dit navn og feltet.",
+			"sensitive.unmask":          "Vis fuld værdi",
+			"sensitive.value":           "Fuld værdi",
+			"sensitive.value.title":     "%s for %s",
+			"sensitive.back":            "Tilbage til kontakten",
+			"sensitive.logged":          "Denne adgang blev registreret i auditloggen med din begrundelse.",
+			"sensitive.search":          "Præcis søgning i følsomme felter",
+			"sensitive.search.title":    "Søg i følsomme felter",
+			"sensitive.search.hint":     "Finder kun den præcise værdi (mellemrum, bindestreger og store/små bogstaver er ligegyldige) via et nøglebaseret indeks: selve værdierne forbliver krypterede.",
+			"sensitive.search.value":    "Værdi",
+			"sensitive.search.submit":   "Søg",
+			"sensitive.search.none":     "Ingen kontakt har præcis denne værdi.",
+			"sensitive.search.found":    "Kontakter med denne værdi",
+			"sensitive.search.nofields": "Intet følsomt felt er søgbart.",
+			"settings.searchable":       "Søgbar (præcis match)",
+			"settings.mark":             "Markér som følsom",
+			"settings.mark.hint":        "Krypterer feltets gemte værdier og maskerer dem overalt; det kan ikke fortrydes her.",
+		},
+	})
+}
+
+func (s *Server) sensitiveRoutes() {
+	s.handle("POST /contacts/{id}/sensitive", "sensitive.unmask", s.unmaskSensitive)
+	s.handle("GET /contacts/sensitive-search", "contacts.view", s.sensitiveSearch)
+	s.handle("POST /contacts/sensitive-search", "contacts.view", s.sensitiveSearch)
+	s.handle("POST /settings/fields/{key}/sensitive", "settings.edit", s.markFieldSensitive)
+}
+
+type sensitiveValueData struct {
+	Person  *ledger.Person
+	Field   string
+	Label   string
+	Value   string
+	Reason  string
+	Message string
+	Errors  []ledger.FieldError
+}
+
+// unmaskSensitive shows one full value after the reason was recorded.
+func (s *Server) unmaskSensitive(w http.ResponseWriter, r *http.Request, p page) {
+	w.Header().Set("Cache-Control", "no-store")
+	id, ok := pathInt(r, "id")
+	if !ok {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	ctx := r.Context()
+	person, err := s.ledger.Person(ctx, id)
+	if err != nil {
+		s.failErr(w, p, err, "unmask: person")
+		return
+	}
+	d := sensitiveValueData{Person: person, Field: r.PostFormValue("field"), Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	for _, sv := range person.Sensitive {
+		if sv.Key == d.Field {
+			d.Label = sv.Label
+		}
+	}
+	v, err := s.ledger.UnmaskSensitive(ctx, accountActor(p), id, d.Field, d.Reason)
+	status := http.StatusOK
+	if de, ok := ledger.AsError(err); ok {
+		d.Message, d.Errors, status = de.Message, de.Fields, domainStatus(de)
+	} else if err != nil {
+		s.failErr(w, p, err, "unmask")
+		return
+	}
+	d.Value = v
+	p.Title, p.Data = translate(p.Lang, "sensitive.title"), d
+	s.render(w, status, "sensitive_value", p)
+}
+
+type sensitiveSearchData struct {
+	Fields   []ledger.CustomField
+	Field    string
+	Searched bool
+	Persons  []*ledger.Person
+	Message  string
+	Errors   []ledger.FieldError
+}
+
+// sensitiveSearch shows the exact-match search form (GET) and its
+// results (POST: the value stays out of URLs and logs).
+func (s *Server) sensitiveSearch(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	fs, err := s.ledger.SensitiveFields(ctx)
+	if err != nil {
+		s.failErr(w, p, err, "sensitive search")
+		return
+	}
+	d := sensitiveSearchData{Fields: slices.DeleteFunc(fs, func(f ledger.CustomField) bool { return !f.Searchable })}
+	status := http.StatusOK
+	if r.Method == http.MethodPost {
+		d.Field, d.Searched = r.PostFormValue("field"), true
+		d.Persons, err = s.ledger.FindBySensitive(ctx, d.Field, r.PostFormValue("value"))
+		if de, ok := ledger.AsError(err); ok {
+			d.Message, d.Errors, d.Searched, status = de.Message, de.Fields, false, domainStatus(de)
+		} else if err != nil {
+			s.failErr(w, p, err, "sensitive search")
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	p.Title, p.Data = translate(p.Lang, "sensitive.search.title"), d
+	s.render(w, status, "sensitive_search", p)
+}
+
+// markFieldSensitive marks an existing custom field sensitive; its stored
+// values move into encrypted storage in the background.
+func (s *Server) markFieldSensitive(w http.ResponseWriter, r *http.Request, p page) {
+	_, err := s.ledger.MarkSensitive(r.Context(), settingsActor(p), r.PathValue("key"), r.PostFormValue("searchable") == "1")
+	if err != nil {
+		d := newSettingsData("fields")
+		d.Field.Type = "text"
+		if status, ok := s.settingsError(w, p, err, &d, "mark field sensitive"); ok {
+			s.renderSettingsFields(w, r, p, d, status)
+		}
+		return
+	}
+	http.Redirect(w, r, "/settings/fields?saved=1", http.StatusSeeOther)
+}
+
+// sensitiveColumns are the sensitive fields any of the persons has, for
+// the columns of an export: keys and labels, by key.
+func sensitiveColumns(ps []*ledger.Person) (keys []string, labels []any) {
+	seen := map[string]string{}
+	for _, p := range ps {
+		for _, sv := range p.Sensitive {
+			seen[sv.Key] = sv.Label
+		}
+	}
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		labels = append(labels, seen[k])
+	}
+	return keys, labels
+}
+
+// sensitiveCells are a person's masked values in the columns of keys.
+func sensitiveCells(p *ledger.Person, keys []string) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = ""
+		for _, sv := range p.Sensitive {
+			if sv.Key == k {
+				out[i] = sv.Masked
+			}
+		}
+	}
+	return out
+}
