@@ -25,7 +25,7 @@ func (s *Server) breachRoutes() {
 	s.handle("POST "+base+"/{id}/entries", s.scoped("breaches:write", s.addBreachEntry))
 }
 
-func (s *Server) breaches() *breach.Service { return breach.New(s.db) }
+func (s *Server) breaches() *breach.Service { return breach.New(s.db).SetController(s.controller.Name) }
 
 // maxLinkBody fits MaxLink e-mail addresses.
 const maxLinkBody = 16 << 20

@@ -124,14 +124,18 @@ type Input struct {
 
 // Service keeps the breach register in one database.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db         *store.DB
+	now        func() time.Time
+	controller string
 }
 
 // New returns the breach register over db.
 func New(db *store.DB) *Service {
 	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }}
 }
+
+// SetController names the data controller in the notices to persons.
+func (s *Service) SetController(name string) *Service { s.controller = name; return s }
 
 // SetClock replaces the clock (for tests of the deadline).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

@@ -39,7 +39,7 @@ func newEnv(t *testing.T, eng storetest.Engine) *env {
 	if err := l.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{ctx: ctx, db: db, l: l, b: breach.New(db), clock: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	e := &env{ctx: ctx, db: db, l: l, b: breach.New(db).SetController("Beispiel GmbH"), clock: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	e.b.SetClock(func() time.Time { return e.clock })
 	return e
 }
@@ -374,7 +374,7 @@ func TestNotifyPersonsByMail(t *testing.T) {
 				t.Errorf("%s: subject %q", c.to, subject)
 			}
 			for _, want := range []string{c.greeting, c.contact, "A laptop with the customer list was stolen", "Phishing mails and misuse", "we reset all passwords",
-				"Dana Schutz, dpo@example.com", "2026-11-20"} {
+				"Dana Schutz, dpo@example.com", "2026-11-20", "Beispiel GmbH"} {
 				if !strings.Contains(m.Text, want) {
 					t.Errorf("%s: the text lacks %q:\n%s", c.to, want, m.Text)
 				}

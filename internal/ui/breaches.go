@@ -43,7 +43,13 @@ func (s *Server) breachRoutes() {
 	s.handle("POST /breaches/{id}/entries", "breaches.manage", s.addBreachEntry)
 }
 
-func (s *Server) breaches() *breach.Service { return breach.New(s.ledger.DB()) }
+func (s *Server) breaches() *breach.Service {
+	b := breach.New(s.ledger.DB())
+	if s.out != nil {
+		b.SetController(s.out.Config().Controller)
+	}
+	return b
+}
 
 // breachRow is an incident with its countdown, worded for the page.
 type breachRow struct {
