@@ -42,6 +42,8 @@ type Service struct {
 	now      func() time.Time
 	instance string
 	batch    int
+	// beforeBatch, for tests, runs before each batch transaction.
+	beforeBatch func()
 }
 
 // New returns the retention service over the ledger's database. instance

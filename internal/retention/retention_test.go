@@ -2,7 +2,6 @@ package retention_test
 
 import (
 	"context"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -292,13 +291,4 @@ func TestSettingsValidation(t *testing.T) {
 	if ok := must[bool](t)(e.s.Configured(e.ctx)); !ok {
 		t.Fatal("an inactivity period does not count as configured")
 	}
-}
-
-func sortedKeys(m map[int64]string) []int64 {
-	var out []int64
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

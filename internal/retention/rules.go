@@ -121,7 +121,9 @@ type dbQ struct {
 	db  *store.DB
 }
 
-func (q dbQ) Query(query string, args ...any) (*sql.Rows, error) { return q.db.Query(q.ctx, query, args...) }
+func (q dbQ) Query(query string, args ...any) (*sql.Rows, error) {
+	return q.db.Query(q.ctx, query, args...)
+}
 
 // expired runs expiredQuery; ids, when given, limits it to those persons.
 func expired(q rowQuerier, d store.Dialect, now time.Time, inactiveDays int, ids []int64) ([]Expired, error) {

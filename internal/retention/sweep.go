@@ -25,11 +25,14 @@ type Sweep struct {
 	Examined int `json:"examined"`
 	// Expired: persons this sweep found expired and handled or skipped;
 	// persons another sweep handled meanwhile are not counted.
-	Expired    int    `json:"expired"`
-	Anonymized int    `json:"anonymized"`
-	Deleted    int    `json:"deleted"`
-	Skipped    int    `json:"skipped"`
-	Error      string `json:"error,omitempty"`
+	Expired    int `json:"expired"`
+	Anonymized int `json:"anonymized"`
+	Deleted    int `json:"deleted"`
+	Skipped    int `json:"skipped"`
+	// Elsewhere: expired when this sweep began, but anonymized or deleted
+	// by another sweep meanwhile (or no longer expired).
+	Elsewhere int    `json:"elsewhere"`
+	Error     string `json:"error,omitempty"`
 }
 
 // Report is a sweep with its persons: every expired person with the rule
@@ -138,6 +141,9 @@ func (s *Service) sweep(ctx context.Context, actor audit.Actor, st Settings, rep
 	}
 	for lo := 0; lo < len(todo); lo += s.batch {
 		ids := todo[lo:min(lo+s.batch, len(todo))]
+		if s.beforeBatch != nil {
+			s.beforeBatch()
+		}
 		outcome, err := s.batchTx(ctx, actor, st, ids)
 		if err != nil {
 			return err
@@ -162,6 +168,8 @@ func (s *Service) sweep(ctx context.Context, actor audit.Actor, st Settings, rep
 	for _, e := range rep.Persons {
 		if e.Outcome != "" {
 			kept = append(kept, e)
+		} else {
+			rep.Elsewhere++
 		}
 	}
 	rep.Persons = kept
@@ -244,21 +252,21 @@ func (s *Service) finish(ctx context.Context, actor audit.Actor, rep *Report) er
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		rep.FinishedAt = &now
-		if _, err := tx.Exec(`UPDATE retention_sweeps SET finished_at = ?, examined = ?, expired = ?, anonymized = ?, deleted = ?, skipped = ?, error = ? WHERE id = ?`,
-			store.Micros(now), rep.Examined, rep.Expired, rep.Anonymized, rep.Deleted, rep.Skipped, rep.Error, rep.ID); err != nil {
+		if _, err := tx.Exec(`UPDATE retention_sweeps SET finished_at = ?, examined = ?, expired = ?, anonymized = ?, deleted = ?, skipped = ?, elsewhere = ?, error = ? WHERE id = ?`,
+			store.Micros(now), rep.Examined, rep.Expired, rep.Anonymized, rep.Deleted, rep.Skipped, rep.Elsewhere, rep.Error, rep.ID); err != nil {
 			return fmt.Errorf("retention: finish sweep: %w", err)
 		}
 		_, err := audit.Append(tx, now, audit.Entry{Actor: actor, Action: "retention.sweep", ObjectType: "retention_sweep",
 			ObjectID: strconv.FormatInt(rep.ID, 10), After: map[string]any{
 				"dry_run": rep.DryRun, "action": rep.Action, "instance": rep.Instance, "examined": rep.Examined, "expired": rep.Expired,
-				"anonymized": rep.Anonymized, "deleted": rep.Deleted, "skipped": rep.Skipped, "error": rep.Error}}, nil)
+				"anonymized": rep.Anonymized, "deleted": rep.Deleted, "skipped": rep.Skipped, "elsewhere": rep.Elsewhere, "error": rep.Error}}, nil)
 		return err
 	})
 }
 
 // Sweeps lists the latest sweeps, newest first.
 func (s *Service) Sweeps(ctx context.Context, limit int) ([]Sweep, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, started_at, finished_at, dry_run, action, instance, actor, examined, expired, anonymized, deleted, skipped, error
+	rows, err := s.db.Query(ctx, `SELECT id, started_at, finished_at, dry_run, action, instance, actor, examined, expired, anonymized, deleted, skipped, elsewhere, error
 		FROM retention_sweeps ORDER BY started_at DESC, id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("retention: sweeps: %w", err)
@@ -271,7 +279,7 @@ func (s *Service) Sweeps(ctx context.Context, limit int) ([]Sweep, error) {
 		var finished sql.NullInt64
 		var dry int64
 		if err := rows.Scan(&w.ID, &started, &finished, &dry, &w.Action, &w.Instance, &w.Actor, &w.Examined, &w.Expired,
-			&w.Anonymized, &w.Deleted, &w.Skipped, &w.Error); err != nil {
+			&w.Anonymized, &w.Deleted, &w.Skipped, &w.Elsewhere, &w.Error); err != nil {
 			return nil, fmt.Errorf("retention: sweeps: %w", err)
 		}
 		w.StartedAt, w.DryRun = store.FromMicros(started), dry != 0

@@ -52,7 +52,7 @@ type ErasurePlan struct {
 
 	purposes []struct{ key, kind, basis string }
 	emails   []string
-	origin   string // why, for an erasure without a request case (see AnonymizeTx)
+	origin   string   // why, for an erasure without a request case (see AnonymizeTx)
 	values   []string // the personal values to scrub from kept records
 }
 

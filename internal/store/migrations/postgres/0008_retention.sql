@@ -34,6 +34,8 @@ CREATE TABLE retention_sweeps (
     anonymized  BIGINT NOT NULL DEFAULT 0,
     deleted     BIGINT NOT NULL DEFAULT 0,
     skipped     BIGINT NOT NULL DEFAULT 0,
+    -- expired when the sweep began, but handled by another sweep meanwhile
+    elsewhere   BIGINT NOT NULL DEFAULT 0,
     error       TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX retention_sweeps_started ON retention_sweeps(started_at);
