@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/store"
@@ -41,6 +42,9 @@ type Config struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client (rate limits, consent evidence, login throttling).
 	TrustedProxies netx.Proxies
+	// RetentionInterval: how often serve runs the retention sweep (when
+	// the retention settings switch it on); 0 never.
+	RetentionInterval time.Duration
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -64,6 +68,7 @@ var Options = []Option{
 	{Flag: "mail-rate", Env: "CONSENTO_MAIL_RATE", Default: "10", Usage: "most e-mails sent per second"},
 	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
 	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
+	{Flag: "retention-interval", Env: "CONSENTO_RETENTION_INTERVAL", Default: "24h", Usage: "how often the server runs the retention sweep when it is switched on in the retention settings (e.g. 24h, 6h; 0 never)"},
 	{Flag: "trusted-proxies", Env: "CONSENTO_TRUSTED_PROXIES", Usage: "addresses or CIDR ranges of the load balancers in front of Consento, whose X-Forwarded-For header names the client (empty: the peer is the client)"},
 }
 
@@ -98,6 +103,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validateMail(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateRetention(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.BlocklistSecret != "" && len(c.BlocklistSecret) < 32 {
