@@ -936,6 +936,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 
 		oaRightsAnswers(t, e, call)
 		oaRecipientAnswers(t, e, call)
+		oaRetentionAnswers(t, e, call)
 
 		// Every documented success answer was seen.
 		for _, o := range s.ops() {

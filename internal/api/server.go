@@ -149,6 +149,7 @@ func (s *Server) routes() {
 	s.recordRoutes()
 	s.rightsRoutes()
 	s.recipientRoutes()
+	s.retentionRoutes()
 
 	s.mux.HandleFunc("/", s.notFound)
 }

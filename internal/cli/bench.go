@@ -31,6 +31,7 @@ func benchCommand() *cli.Command {
 			benchSeedCommand(), benchCheckCommand(), benchReadCommand(), benchRecordCommand(), benchVerifyCommand(),
 			benchImportCommand(),
 			benchConsentRequestCommand(), benchPreferencesCommand(),
+			benchRetentionCommand(),
 		},
 	}
 }

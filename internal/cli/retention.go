@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -27,16 +25,7 @@ func parseInterval(s string) time.Duration {
 	return d
 }
 
-// instanceName names this process in sweep reports.
-func instanceName() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "consento"
-	}
-	return host + ":" + strconv.Itoa(os.Getpid())
-}
-
-func (e *env) retention() *retention.Service { return retention.New(e.ledger, instanceName()) }
+func (e *env) retention() *retention.Service { return retention.New(e.ledger, retention.Instance()) }
 
 // scheduleRetention runs the retention sweep every configured interval
 // (when the retention settings switch it on) until ctx ends.

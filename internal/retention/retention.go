@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,15 @@ func (s *Service) SetClock(now func() time.Time) {
 
 // SetBatch sets how many persons one write transaction handles.
 func (s *Service) SetBatch(n int) { s.batch = max(1, n) }
+
+// Instance names this process in sweep reports: host name and process id.
+func Instance() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "consento"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
 
 // Settings are the retention settings staff edit.
 type Settings struct {
