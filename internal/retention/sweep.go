@@ -183,6 +183,7 @@ func (s *Service) batchTx(ctx context.Context, actor audit.Actor, st Settings, i
 	var out map[int64]Expired
 	err := s.db.WriteAlone(ctx, func(tx *store.Tx) error {
 		out = map[int64]Expired{}
+		tx.CacheStatements()
 		now := s.now()
 		args := make([]any, len(ids))
 		for i, id := range ids {
