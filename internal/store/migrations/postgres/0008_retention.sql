@@ -39,3 +39,8 @@ CREATE TABLE retention_sweeps (
     error       TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX retention_sweeps_started ON retention_sweeps(started_at);
+
+-- Erasure and deletion find a person's rows by person_id; these two tables
+-- had no index on it, so each erased person cost a full scan of them.
+CREATE INDEX selfservice_requests_person ON selfservice_requests(person_id);
+CREATE INDEX consent_request_recipients_person ON consent_request_recipients(person_id);
