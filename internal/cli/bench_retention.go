@@ -14,7 +14,7 @@ import (
 func benchRetentionCommand() *cli.Command {
 	return &cli.Command{
 		Name: "retention",
-		Usage: "after bench seed: backdate every Nth person's last interaction by 800 days, set e_marketing to 730 days and " +
+		Usage: "after bench seed or bench import: backdate every Nth person's last interaction by 800 days, set every purpose to 730 days and " +
 			"persons without a purpose to 365 days, then time a dry run and a real retention sweep (once per seed: " +
 			"the expired persons are erased)",
 		Flags: []cli.Flag{
@@ -34,8 +34,13 @@ func benchRetentionCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if n == 0 { // made by bench import
+				if err := e.db.QueryRow(ctx, `SELECT COUNT(*) FROM persons`).Scan(&n); err != nil {
+					return err
+				}
+			}
 			if n == 0 {
-				return fmt.Errorf("no bench persons: run consento bench seed first")
+				return fmt.Errorf("no persons: run consento bench seed or bench import first")
 			}
 			out := cmd.Root().Writer
 			old := store.Micros(time.Now().AddDate(0, 0, -800))
@@ -53,7 +58,7 @@ func benchRetentionCommand() *cli.Command {
 						return err
 					}
 				}
-				if _, err := tx.Exec(`UPDATE purposes SET retention_days = CASE WHEN key = ? THEN 730 ELSE 0 END`, benchPurpose); err != nil {
+				if _, err := tx.Exec(`UPDATE purposes SET retention_days = 730`); err != nil {
 					return err
 				}
 				_, err := tx.Exec(`UPDATE retention_settings SET inactive_days = 365, action = ?`, cmd.String("action"))

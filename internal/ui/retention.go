@@ -44,9 +44,12 @@ type retentionData struct {
 	Expired  []retention.Expired // the first retentionShown
 	Total    int                 // expired in all
 	Skipped  int
-	Sweeps   []retention.Sweep
-	Message  string
-	Errors   []ledger.FieldError
+	// Preview: the expired list was asked for (it reads every person, so
+	// it is not computed on every view of the page).
+	Preview bool
+	Sweeps  []retention.Sweep
+	Message string
+	Errors  []ledger.FieldError
 }
 
 func (s *Server) renderRetention(w http.ResponseWriter, r *http.Request, p page, d retentionData, status int) {
@@ -56,7 +59,10 @@ func (s *Server) renderRetention(w http.ResponseWriter, r *http.Request, p page,
 	if d.Settings, err = svc.Settings(ctx); err == nil {
 		if d.Purposes, err = s.ledger.Purposes(ctx, false); err == nil {
 			var list []retention.Expired
-			if list, err = svc.Preview(ctx); err == nil {
+			if d.Preview {
+				list, err = svc.Preview(ctx)
+			}
+			if err == nil {
 				d.Total = len(list)
 				for _, e := range list {
 					if e.Skip != "" {
@@ -88,7 +94,7 @@ func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request, p page) {
 	case q.Get("swept") != "":
 		p.Flash = s.sweptFlash(r.Context(), p, q.Get("swept"))
 	}
-	s.renderRetention(w, r, p, retentionData{}, http.StatusOK)
+	s.renderRetention(w, r, p, retentionData{Preview: q.Get("preview") == "1"}, http.StatusOK)
 }
 
 // sweptFlash reports the sweep just run.
@@ -200,6 +206,7 @@ func init() {
 			"retention.expired.count":    "%d persons have expired, %d of them are skipped.",
 			"retention.expired.more":     "Only the first %d are listed.",
 			"retention.expired.none":     "Nobody has expired.",
+			"retention.expired.show":     "Show who would expire now",
 			"retention.person":           "Person",
 			"retention.why":              "Why",
 			"retention.skip":             "Skipped",
@@ -255,6 +262,7 @@ func init() {
 			"retention.expired.count":    "%d Personen sind abgelaufen, davon werden %d übersprungen.",
 			"retention.expired.more":     "Nur die ersten %d werden gezeigt.",
 			"retention.expired.none":     "Niemand ist abgelaufen.",
+			"retention.expired.show":     "Zeigen, wer jetzt abliefe",
 			"retention.person":           "Person",
 			"retention.why":              "Grund",
 			"retention.skip":             "Übersprungen",
@@ -310,6 +318,7 @@ func init() {
 			"retention.expired.count":    "%d personer er udløbet, heraf springes %d over.",
 			"retention.expired.more":     "Kun de første %d vises.",
 			"retention.expired.none":     "Ingen er udløbet.",
+			"retention.expired.show":     "Vis, hvem der ville udløbe nu",
 			"retention.person":           "Person",
 			"retention.why":              "Hvorfor",
 			"retention.skip":             "Sprunget over",

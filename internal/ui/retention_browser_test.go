@@ -39,7 +39,7 @@ func TestBrowserRetention(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	pages := []string{"retention", fmt.Sprintf("contacts/%d", e.person.ID)}
+	pages := []string{"retention?preview=1", fmt.Sprintf("contacts/%d", e.person.ID)}
 	for _, width := range []int64{1280, 375} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			for _, pg := range pages {

@@ -33,7 +33,7 @@ func TestRetentionPage(t *testing.T) {
 		po, u := e.user(auth.RolePrivacyOfficer, "en")
 		po.login(u.Email, password)
 		token := po.csrf("/retention")
-		if code, page, _ := po.do("GET", "/retention", nil); code != 200 || !strings.Contains(page, "Nobody has expired.") || !strings.Contains(page, "No sweep yet.") {
+		if code, page, _ := po.do("GET", "/retention?preview=1", nil); code != 200 || !strings.Contains(page, "Nobody has expired.") || !strings.Contains(page, "No sweep yet.") {
 			t.Fatalf("empty retention page: %d", code)
 		}
 		if code, page, _ := po.do("POST", "/retention/settings", url.Values{"csrf": {token}, "inactive_days": {"a year"}, "action": {"anonymize"}}); code != http.StatusUnprocessableEntity || !strings.Contains(page, "whole number of days") {
@@ -45,8 +45,11 @@ func TestRetentionPage(t *testing.T) {
 		if code, _, h := po.do("POST", "/retention/settings", url.Values{"csrf": {token}, "inactive_days": {"365"}, "action": {"anonymize"}}); code != http.StatusSeeOther || h.Get("Location") != "/retention?saved=1" {
 			t.Fatalf("save settings: %d", code)
 		}
-		code, page, _ := po.do("GET", "/retention?saved=1", nil)
-		if code != 200 || !strings.Contains(page, "Retention settings saved.") || !strings.Contains(page, "1 persons have expired, 0 of them are skipped.") ||
+		if _, page, _ := po.do("GET", "/retention?saved=1", nil); !strings.Contains(page, "Retention settings saved.") || !strings.Contains(page, "Show who would expire now") {
+			t.Fatal("no flash, or no link to the expired list")
+		}
+		code, page, _ := po.do("GET", "/retention?preview=1", nil)
+		if code != 200 || !strings.Contains(page, "1 persons have expired, 0 of them are skipped.") ||
 			!strings.Contains(page, "no active purpose: 365 days after last interaction on "+time.Now().AddDate(0, 0, -400).Format("2006-01-02")) {
 			t.Fatalf("retention page: %d", code)
 		}
@@ -63,7 +66,7 @@ func TestRetentionPage(t *testing.T) {
 		if code, page, _ := po.do("GET", card, nil); code != 200 || !strings.Contains(page, "Kept until "+hold) || !strings.Contains(page, `value="`+hold+`"`) {
 			t.Fatalf("card with date: %d", code)
 		}
-		if _, page, _ := po.do("GET", "/retention", nil); !strings.Contains(page, "Nobody has expired.") {
+		if _, page, _ := po.do("GET", "/retention?preview=1", nil); !strings.Contains(page, "Nobody has expired.") {
 			t.Fatal("the hold did not keep Grete")
 		}
 		if code, _, _ := po.do("POST", card+"/retention", url.Values{"csrf": {token}, "clear": {"1"}}); code != http.StatusSeeOther {
