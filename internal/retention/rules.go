@@ -80,7 +80,7 @@ const dayMicros = int64(24 * time.Hour / time.Microsecond)
 //     expires), else the longest period of the active purposes;
 //   - purpose: the active purpose with that longest period.
 //
-// Arguments: now, today, inactive days (four times), then filter's.
+// Arguments: now, today, inactive days, then filter's (see expired).
 func expiredQuery(d store.Dialect, filter string) string {
 	// The inner query is kept from being merged into the outer one (which
 	// would evaluate its subqueries twice): LIMIT -1 on SQLite, OFFSET 0 on
@@ -93,17 +93,34 @@ func expiredQuery(d store.Dialect, filter string) string {
 		return `FROM consents c JOIN purposes pu ON pu.id = c.purpose_id AND pu.archived = 0
 		WHERE c.person_id = ` + person + ` AND c.kind = 'granted' AND (c.valid_until IS NULL OR c.valid_until > ` + now + `)`
 	}
-	return `SELECT id, status, retain_until, first_name, last_name, last, days,
-		(SELECT pu.key ` + active("y.id", "y.now") + ` ORDER BY pu.retention_days DESC, pu.key LIMIT 1),
-		EXISTS (SELECT 1 FROM rights_requests r WHERE r.person_id = y.id AND r.status NOT IN ('completed', 'rejected'))
-	FROM (
-		SELECT p.id, p.status, p.retain_until, p.first_name, p.last_name, x.now, x.today, x.inactive,
+	x := `(SELECT CAST(? AS BIGINT) AS now, CAST(? AS TEXT) AS today, CAST(? AS BIGINT) AS inactive) x`
+	// Per person, with correlated subqueries: SQLite, and a batch's ids.
+	inner := `SELECT p.id, p.status, p.retain_until, p.first_name, p.last_name, x.now, x.today, x.inactive,
 			` + greatest + `(p.updated_at, p.created_at,
 				COALESCE((SELECT MAX(e.occurred_at) FROM consent_events e WHERE e.person_id = p.id), 0),
 				COALESCE((SELECT MAX(a.occurred_at) FROM activities a WHERE a.person_id = p.id), 0)) AS last,
 			(SELECT CASE WHEN MIN(pu.retention_days) <= 0 THEN -1 ELSE MAX(pu.retention_days) END ` + active("p.id", "x.now") + `) AS days
-		FROM persons p, (SELECT CAST(? AS BIGINT) AS now, CAST(? AS TEXT) AS today, CAST(? AS BIGINT) AS inactive) x
-		WHERE p.status <> 'anonymized'` + filter + fence + `
+		FROM persons p, ` + x + `
+		WHERE p.status <> 'anonymized'` + filter + fence
+	if d == store.Postgres && filter == "" {
+		// The whole table on PostgreSQL: three grouped scans joined by
+		// hash, several times faster than a subquery per person there.
+		// It takes now a fourth time (the consents' valid_until).
+		inner = `SELECT p.id, p.status, p.retain_until, p.first_name, p.last_name, x.now, x.today, x.inactive,
+			GREATEST(p.updated_at, p.created_at, COALESCE(ev.last, 0), COALESCE(ac.last, 0)) AS last, cd.days
+		FROM persons p CROSS JOIN ` + x + `
+		LEFT JOIN (SELECT person_id, MAX(occurred_at) AS last FROM consent_events GROUP BY person_id) ev ON ev.person_id = p.id
+		LEFT JOIN (SELECT person_id, MAX(occurred_at) AS last FROM activities GROUP BY person_id) ac ON ac.person_id = p.id
+		LEFT JOIN (SELECT c.person_id, CASE WHEN MIN(pu.retention_days) <= 0 THEN -1 ELSE MAX(pu.retention_days) END AS days
+			FROM consents c JOIN purposes pu ON pu.id = c.purpose_id AND pu.archived = 0
+			WHERE c.kind = 'granted' AND (c.valid_until IS NULL OR c.valid_until > CAST(? AS BIGINT)) GROUP BY c.person_id) cd ON cd.person_id = p.id
+		WHERE p.status <> 'anonymized'` + fence
+	}
+	return `SELECT id, status, retain_until, first_name, last_name, last, days,
+		(SELECT pu.key ` + active("y.id", "y.now") + ` ORDER BY pu.retention_days DESC, pu.key LIMIT 1),
+		EXISTS (SELECT 1 FROM rights_requests r WHERE r.person_id = y.id AND r.status NOT IN ('completed', 'rejected'))
+	FROM (
+` + inner + `
 	) y
 	WHERE (retain_until IS NOT NULL AND retain_until < today)
 		OR (retain_until IS NULL AND days > 0 AND last < now - days * ` + strconv.FormatInt(dayMicros, 10) + `)
@@ -129,6 +146,9 @@ func (q dbQ) Query(query string, args ...any) (*sql.Rows, error) {
 func expired(q rowQuerier, d store.Dialect, now time.Time, inactiveDays int, ids []int64) ([]Expired, error) {
 	args := []any{store.Micros(now), now.Format(DateLayout), inactiveDays}
 	filter := ""
+	if ids == nil && d == store.Postgres {
+		args = append(args, store.Micros(now))
+	}
 	if ids != nil {
 		filter = " AND p.id IN (" + store.Placeholders(len(ids)) + ")"
 		for _, id := range ids {
