@@ -292,3 +292,30 @@ func TestSettingsValidation(t *testing.T) {
 		t.Fatal("an inactivity period does not count as configured")
 	}
 }
+
+// The scheduled sweep acts only when switched on, and an instance skips
+// its turn while another's sweep of the last half interval is recent.
+func TestScheduledSweep(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, engine storetest.Engine) {
+		e := newEnv(t, engine)
+		e.configure(t, 365, retention.ActionAnonymize)
+		id := e.person(t, "Old")
+		if rep, err := e.s.ScheduledOnce(e.ctx, 24*time.Hour); rep != nil || err != nil {
+			t.Fatalf("switched off, yet: %+v %v", rep, err)
+		}
+		must[retention.Settings](t)(e.s.SaveSettings(e.ctx, officer, retention.Settings{InactiveDays: 365, Action: retention.ActionAnonymize, Scheduled: true}))
+		rep := must[*retention.Report](t)(e.s.ScheduledOnce(e.ctx, 24*time.Hour))
+		if rep == nil || rep.Anonymized != 1 || rep.Actor != "system:consento" || e.status(t, id) != ledger.StatusAnonymized {
+			t.Fatalf("scheduled sweep: %+v", rep)
+		}
+		other := retention.New(e.l, "other")
+		other.SetClock(func() time.Time { return e.later.Add(time.Hour) })
+		if rep, err := other.ScheduledOnce(e.ctx, 24*time.Hour); rep != nil || err != nil {
+			t.Fatalf("another instance swept again within the interval: %+v %v", rep, err)
+		}
+		other.SetClock(func() time.Time { return e.later.Add(13 * time.Hour) })
+		if rep, err := other.ScheduledOnce(e.ctx, 24*time.Hour); rep == nil || err != nil {
+			t.Fatalf("no sweep after half the interval: %v", err)
+		}
+	})
+}
