@@ -939,6 +939,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		oaBreachAnswers(t, e, call)
 		oaWebhookAnswers(t, e, call)
 		oaSensitiveAnswers(t, e, call)
+		oaRetentionAnswers(t, e, call)
 
 		// Every documented success answer was seen.
 		for _, o := range s.ops() {

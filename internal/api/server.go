@@ -154,6 +154,7 @@ func (s *Server) routes() {
 	s.breachRoutes()
 	s.webhookRoutes()
 	s.sensitiveRoutes()
+	s.retentionRoutes()
 
 	s.mux.HandleFunc("/", s.notFound)
 }

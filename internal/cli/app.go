@@ -38,6 +38,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			checkCommand(), auditCommand(), backupCommand(), benchCommand(),
 			importRecordsCommand(), rightsCommand(),
 			keysCommand(),
+			retentionCommand(),
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
@@ -84,6 +85,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 	c.MasterKey = cmd.String("master-key")
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	c.MailRetentionDays = parseDays(cmd.String("mail-retention-days"))
+	c.RetentionInterval = parseInterval(cmd.String("retention-interval"))
 	proxies, err := netx.ParseProxies(cmd.String("trusted-proxies"))
 	if err != nil {
 		return c, fmt.Errorf("invalid configuration:\n--trusted-proxies / CONSENTO_TRUSTED_PROXIES: %w", err)

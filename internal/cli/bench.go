@@ -33,6 +33,7 @@ func benchCommand() *cli.Command {
 			benchConsentRequestCommand(), benchPreferencesCommand(),
 			benchWebhooksCommand(),
 			benchRotateCommand(),
+			benchRetentionCommand(),
 		},
 	}
 }

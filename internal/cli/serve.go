@@ -68,6 +68,7 @@ func serveCommand() *cli.Command {
 				go e.secrets.Run(ctx, 30*time.Second) // key rotation and newly sensitive fields, resumed
 			}
 			go rights.New(e.ledger).Run(ctx, time.Hour, func(err error) { e.log.Warn("rights reminders and escalations", "err", err) })
+			go e.scheduleRetention(ctx)
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			select {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/store"
@@ -46,6 +47,9 @@ type Config struct {
 	// MasterKey (base64 of 32 bytes) encrypts the keysets of the sensitive
 	// fields; empty on SQLite: generated once into <data dir>/master.key.
 	MasterKey string
+	// RetentionInterval: how often serve runs the retention sweep (when
+	// the retention settings switch it on); 0 never.
+	RetentionInterval time.Duration
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -70,6 +74,7 @@ var Options = []Option{
 	{Flag: "blocklist-secret", Env: "CONSENTO_BLOCKLIST_SECRET", Usage: "secret (at least 32 characters) that keys the hashes of erased e-mail addresses", Secret: true},
 	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
 	{Flag: "master-key", Env: "CONSENTO_MASTER_KEY", Usage: "base64 of 32 random bytes (openssl rand -base64 32) that encrypts the keys of the sensitive fields; never stored in the database (empty with SQLite: generated once into <data dir>/master.key; required with PostgreSQL once sensitive values exist)", Secret: true},
+	{Flag: "retention-interval", Env: "CONSENTO_RETENTION_INTERVAL", Default: "24h", Usage: "how often the server runs the retention sweep when it is switched on in the retention settings (e.g. 24h, 6h; 0 never)"},
 	{Flag: "trusted-proxies", Env: "CONSENTO_TRUSTED_PROXIES", Usage: "addresses or CIDR ranges of the load balancers in front of Consento, whose X-Forwarded-For header names the client (empty: the peer is the client)"},
 }
 
@@ -107,6 +112,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.validateWebhooks(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateRetention(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.BlocklistSecret != "" && len(c.BlocklistSecret) < 32 {

@@ -52,6 +52,7 @@ type ErasurePlan struct {
 
 	purposes []struct{ key, kind, basis string }
 	emails   []string
+	origin   string   // why, for an erasure without a request case (see AnonymizeTx)
 	values   []string // the personal values to scrub from kept records
 }
 
@@ -327,7 +328,7 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 	// Level 1: every purpose deactivated, all mail blocked.
 	for _, pu := range p.purposes {
 		if _, err := s.ledger.RecordConsentTx(tx, actor, ledger.ConsentInput{PersonID: pid, Purpose: pu.key, Kind: ledger.Withdrawn,
-			Reason: "erasure request " + strconv.FormatInt(p.RequestID, 10)}); err != nil {
+			Reason: p.why()}); err != nil {
 			return err
 		}
 	}
@@ -373,7 +374,7 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 	e := audit.Entry{Actor: actor, Action: "person.erase", ObjectType: "person", ObjectID: strconv.FormatInt(pid, 10), PersonID: pid, Reason: reason, After: summary}
 	if p.Level >= LevelAnonymize {
 		// The key is gone: the event is kept in clear and names no value.
-		e.PersonID, e.Reason = 0, "erasure request "+strconv.FormatInt(p.RequestID, 10)
+		e.PersonID, e.Reason = 0, p.why()
 		e.After = map[string]any{"level": p.Level, "changes": len(p.Changes)}
 	}
 	return appendAudit(tx, now, e)

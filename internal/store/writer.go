@@ -23,6 +23,34 @@ type Tx struct {
 
 	result any
 	memo   map[string]any
+	stmts  map[string]*sql.Stmt // see CacheStatements
+}
+
+// CacheStatements makes the transaction keep every statement it runs
+// prepared until it ends, on SQLite, where parsing SQL costs more than
+// running a small statement (pgx caches prepared statements itself). For
+// long transactions that repeat the same statements many times, such as a
+// batch of erasures.
+func (tx *Tx) CacheStatements() {
+	if tx.db.Dialect == SQLite && tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+}
+
+// cached is the prepared statement for query when CacheStatements is on.
+func (tx *Tx) cached(query string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	if st, ok := tx.stmts[query]; ok {
+		return st
+	}
+	st, err := tx.tx.PrepareContext(tx.ctx, query)
+	if err != nil {
+		return nil // the unprepared call reports the error
+	}
+	tx.stmts[query] = st
+	return st
 }
 
 // Memo returns the value cached under key for the rest of this batch,
@@ -51,16 +79,25 @@ func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement written with ? placeholders.
 func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	if st := tx.cached(query); st != nil {
+		return st.ExecContext(tx.ctx, args...)
+	}
 	return tx.tx.ExecContext(tx.ctx, tx.db.Q(query), args...)
 }
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	if st := tx.cached(query); st != nil {
+		return st.QueryContext(tx.ctx, args...)
+	}
 	return tx.tx.QueryContext(tx.ctx, tx.db.Q(query), args...)
 }
 
 // QueryRow runs a single-row query in the transaction.
 func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
+	if st := tx.cached(query); st != nil {
+		return st.QueryRowContext(tx.ctx, args...)
+	}
 	return tx.tx.QueryRowContext(tx.ctx, tx.db.Q(query), args...)
 }
 

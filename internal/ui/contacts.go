@@ -164,6 +164,8 @@ type contactData struct {
 	OOB          bool                           // a fragment also updates the field that opens the dialog
 	Preset       struct{ Purpose, Kind string } // chosen in the record form
 	Names        names                          // in the staff user's language
+	// The manual retention date ("" none), and why setting it was refused.
+	RetainUntil, RetentionError string
 }
 
 // contact shows the contact card; ?legal=open opens its Legal basis dialog.
@@ -239,6 +241,9 @@ func (s *Server) loadCard(ctx context.Context, id int64, lang string) (contactDa
 		}
 	}
 	if d.Sources, err = s.ledger.Sources(ctx); err != nil {
+		return d, err
+	}
+	if d.RetainUntil, err = s.retention().RetainUntil(ctx, id); err != nil {
 		return d, err
 	}
 	d.Names = newNames(lang, all, d.Sources)

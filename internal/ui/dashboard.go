@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/retention"
 )
 
 // dashboardWeeks is how many ISO weeks the activity chart shows.
@@ -27,6 +28,7 @@ type dashboardData struct {
 	// Breaches are the open data breaches with their countdowns
 	// (breaches.go); nil for roles without the register.
 	Breaches *breachBox
+	Sweeps   []retention.Sweep // the latest retention sweeps
 }
 
 type lightCount struct {
@@ -117,6 +119,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p page) {
 	for _, l := range []ledger.Light{ledger.Green, ledger.Yellow, ledger.Red} {
 		d.Lights = append(d.Lights, lightCount{Light: l, N: counts[l]})
 		d.Total += counts[l]
+	}
+	if d.Sweeps, err = s.retention().Sweeps(ctx, 5); err != nil {
+		s.failErr(w, p, err, "dashboard")
+		return
 	}
 	p.Title, p.Data = translate(p.Lang, "dashboard.title"), d
 	s.render(w, http.StatusOK, "dashboard", p)

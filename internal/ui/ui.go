@@ -121,6 +121,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.recordRoutes()
 	s.breachRoutes()
 	s.sensitiveRoutes()
+	s.retentionRoutes()
 	s.handle("GET /outbox", "outbox.view", s.needOutreach(s.outbox))
 	s.handle("GET /outbox/{id}", "outbox.view", s.needOutreach(s.outboxMail))
 	s.handle("POST /outbox/{id}/retry", "outbox.view", s.needOutreach(s.outboxRetry))

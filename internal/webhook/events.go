@@ -45,6 +45,7 @@ var mappings = []mapping{
 	{"consent.expired", "consent.expired", consentData},
 	{"consent.pending", "consent.pending", consentData},
 	{"person.erase", "person.erased", erasureData},
+	{"person.delete", "person.deleted", personData},
 	{"person.restrict", "person.restricted", personData},
 	{"person.unrestrict", "person.restriction_lifted", personData},
 	{"request.create", "request.created", requestData},

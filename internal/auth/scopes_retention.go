@@ -1,0 +1,7 @@
+package auth
+
+// Scopes of the retention API: reading settings, the expired list and past
+// sweeps, and changing settings, manual retention dates and running sweeps.
+func init() {
+	Scopes = append(Scopes, "retention:read", "retention:write")
+}
