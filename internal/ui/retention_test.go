@@ -49,7 +49,7 @@ func TestRetentionPage(t *testing.T) {
 			t.Fatal("no flash, or no link to the expired list")
 		}
 		code, page, _ := po.do("GET", "/retention?preview=1", nil)
-		if code != 200 || !strings.Contains(page, "1 persons have expired, 0 of them are skipped.") ||
+		if code != 200 || !strings.Contains(page, "Expired: 1 (skipped: 0).") ||
 			!strings.Contains(page, "no active purpose: 365 days after last interaction on "+time.Now().AddDate(0, 0, -400).Format("2006-01-02")) {
 			t.Fatalf("retention page: %d", code)
 		}
