@@ -75,6 +75,15 @@ func chunks[T any](v []T, n int) [][]T {
 	return out
 }
 
+// anys turns values into query arguments.
+func anys[T any](v []T) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
+}
+
 // LinkPersons links persons to an incident by id and by e-mail address.
 // The audit event names the persons by id only.
 func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, in LinkInput) (*LinkResult, error) {
@@ -106,58 +115,37 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 			return err
 		}
 		found := map[int64]bool{}
-		// Addresses to persons.
-		for _, part := range chunks(emails, 500) {
-			args := make([]any, len(part))
-			for i, e := range part {
-				args[i] = e
-			}
-			rows, err := tx.Query(`SELECT e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
-				WHERE e.email IN (`+store.Placeholders(len(part))+`) AND p.status <> 'anonymized'`, args...)
-			if err != nil {
-				return fmt.Errorf("breach: match addresses: %w", err)
-			}
-			n := 0
-			for rows.Next() {
-				var pid int64
-				if err := rows.Scan(&pid); err != nil {
-					rows.Close()
+		// Addresses and ids to persons not anonymized.
+		match := func(query string, values []any) error {
+			for _, part := range chunks(values, 500) {
+				rows, err := tx.Query(fmt.Sprintf(query, store.Placeholders(len(part))), part...)
+				if err != nil {
+					return fmt.Errorf("breach: match persons: %w", err)
+				}
+				n := 0
+				for rows.Next() {
+					var pid int64
+					if err := rows.Scan(&pid); err != nil {
+						rows.Close()
+						return err
+					}
+					found[pid] = true
+					n++
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
 					return err
 				}
-				found[pid] = true
-				n++
+				res.Unmatched += len(part) - n
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			res.Unmatched += len(part) - n
+			return nil
 		}
-		// Ids that exist.
-		for _, part := range chunks(ids, 500) {
-			args := make([]any, len(part))
-			for i, v := range part {
-				args[i] = v
-			}
-			rows, err := tx.Query(`SELECT id FROM persons WHERE id IN (`+store.Placeholders(len(part))+`) AND status <> 'anonymized'`, args...)
-			if err != nil {
-				return fmt.Errorf("breach: match ids: %w", err)
-			}
-			n := 0
-			for rows.Next() {
-				var pid int64
-				if err := rows.Scan(&pid); err != nil {
-					rows.Close()
-					return err
-				}
-				found[pid] = true
-				n++
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			res.Unmatched += len(part) - n
+		if err := match(`SELECT e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
+				WHERE e.email IN (%s) AND p.status <> 'anonymized'`, anys(emails)); err != nil {
+			return err
+		}
+		if err := match(`SELECT id FROM persons WHERE id IN (%s) AND status <> 'anonymized'`, anys(ids)); err != nil {
+			return err
 		}
 		res.Matched = len(found)
 		var added []int64
