@@ -166,6 +166,10 @@ type contactData struct {
 	Names        names                          // in the staff user's language
 	// The manual retention date ("" none), and why setting it was refused.
 	RetainUntil, RetentionError string
+	// The sensitive fields a value can be entered for, and why storing
+	// one was refused.
+	SensitiveFields []ledger.CustomField
+	SensitiveError  string
 }
 
 // contact shows the contact card; ?legal=open opens its Legal basis dialog.
@@ -244,6 +248,9 @@ func (s *Server) loadCard(ctx context.Context, id int64, lang string) (contactDa
 		return d, err
 	}
 	if d.RetainUntil, err = s.retention().RetainUntil(ctx, id); err != nil {
+		return d, err
+	}
+	if d.SensitiveFields, err = s.ledger.SensitiveFields(ctx); err != nil {
 		return d, err
 	}
 	d.Names = newNames(lang, all, d.Sources)

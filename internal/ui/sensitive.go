@@ -3,6 +3,7 @@ package ui
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/consento/consento/internal/auth"
@@ -94,6 +95,7 @@ func init() {
 
 func (s *Server) sensitiveRoutes() {
 	s.handle("POST /contacts/{id}/sensitive", "sensitive.unmask", s.unmaskSensitive)
+	s.handle("POST /contacts/{id}/sensitive/value", "contacts.edit", s.setSensitive)
 	s.handle("GET /contacts/sensitive-search", "contacts.view", s.sensitiveSearch)
 	s.handle("POST /contacts/sensitive-search", "contacts.view", s.sensitiveSearch)
 	s.handle("POST /settings/fields/{key}/sensitive", "settings.edit", s.markFieldSensitive)
@@ -107,6 +109,49 @@ type sensitiveValueData struct {
 	Reason  string
 	Message string
 	Errors  []ledger.FieldError
+}
+
+// setSensitive stores (or, when empty, removes) the value of one
+// sensitive field; the value is encrypted on its way into the ledger and
+// the audit log records only that it changed.
+func (s *Server) setSensitive(w http.ResponseWriter, r *http.Request, p page) {
+	id, ok := pathInt(r, "id")
+	if !ok {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	ctx := r.Context()
+	fs, err := s.ledger.SensitiveFields(ctx)
+	if err != nil {
+		s.failErr(w, p, err, "sensitive fields")
+		return
+	}
+	field := r.PostFormValue("field")
+	if !slices.ContainsFunc(fs, func(f ledger.CustomField) bool { return f.Key == field }) {
+		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "field: not a sensitive field"))
+		return
+	}
+	var v any
+	if value := strings.TrimSpace(r.PostFormValue("value")); value != "" {
+		v = value
+	}
+	_, err = s.ledger.UpdatePerson(ctx, accountActor(p), id, ledger.PersonPatch{Custom: map[string]any{field: v}, Reason: strings.TrimSpace(r.PostFormValue("reason"))})
+	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
+		d, lerr := s.loadCard(ctx, id, p.Lang)
+		if lerr != nil {
+			s.failErr(w, p, lerr, "contact card")
+			return
+		}
+		d.SensitiveError = translate(p.Lang, "error.invalid", de.Message)
+		p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
+		s.render(w, domainStatus(de), "contact", p)
+		return
+	}
+	if err != nil {
+		s.failErr(w, p, err, "sensitive value")
+		return
+	}
+	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"#sensitive", http.StatusSeeOther)
 }
 
 // unmaskSensitive shows one full value after the reason was recorded.
@@ -223,4 +268,28 @@ func sensitiveCells(p *ledger.Person, keys []string) []any {
 		}
 	}
 	return out
+}
+
+// The form that enters a sensitive value on the card.
+func init() {
+	addMessages(map[string]map[string]string{
+		"en": {
+			"sensitive.set":        "Enter or change a value",
+			"sensitive.set.value":  "New value (empty removes it)",
+			"sensitive.set.reason": "Reason for the change (optional, kept in the audit log)",
+			"sensitive.set.submit": "Store encrypted",
+		},
+		"de": {
+			"sensitive.set":        "Wert eingeben oder ändern",
+			"sensitive.set.value":  "Neuer Wert (leer entfernt ihn)",
+			"sensitive.set.reason": "Grund der Änderung (optional, im Audit-Protokoll)",
+			"sensitive.set.submit": "Verschlüsselt speichern",
+		},
+		"da": {
+			"sensitive.set":        "Indtast eller ændr en værdi",
+			"sensitive.set.value":  "Ny værdi (tom fjerner den)",
+			"sensitive.set.reason": "Begrundelse for ændringen (valgfri, gemmes i auditloggen)",
+			"sensitive.set.submit": "Gem krypteret",
+		},
+	})
 }

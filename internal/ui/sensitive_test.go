@@ -159,3 +159,58 @@ func TestMarkFieldSensitiveInSettings(t *testing.T) {
 		}
 	})
 }
+
+// Staff who may edit contacts enter, change and remove a sensitive value
+// on the card: it is stored encrypted, shown masked, never echoed back in
+// clear, and a value for a field that is not sensitive is refused.
+func TestSensitiveValueEnteredOnTheCard(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := context.Background()
+		p, err := e.ledger.CreatePerson(ctx, audit.System, ledger.PersonInput{FirstName: "Lene", LastName: "Kort", Emails: []string{"lene@example.dk"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		card := "/contacts/" + itoa(p.ID)
+		b, u := e.user(auth.RoleStaff, "")
+		b.login(u.Email, password)
+		_, page, _ := b.do("GET", card, nil)
+		if !strings.Contains(page, `action="`+card+`/sensitive/value"`) {
+			t.Fatal("the card has no form to enter a sensitive value")
+		}
+		token := csrfRe.FindStringSubmatch(page)[1]
+		if code, _, h := b.do("POST", card+"/sensitive/value", url.Values{"csrf": {token}, "field": {"bank_account"}, "value": {"DK50 0040 0440 1162 43"}, "reason": {"new account"}}); code != http.StatusSeeOther || h.Get("Location") != card+"#sensitive" {
+			t.Fatalf("storing: %d to %q", code, h.Get("Location"))
+		}
+		code, page, _ := b.do("GET", card, nil)
+		if code != 200 || !strings.Contains(page, "••••6243") || strings.Contains(page, "0440") {
+			t.Fatalf("after storing: %d, masked value missing or clear value shown", code)
+		}
+		if v, err := e.ledger.UnmaskSensitive(ctx, audit.System, p.ID, "bank_account", "test reads it back"); err != nil || v != "DK50 0040 0440 1162 43" {
+			t.Fatalf("stored value %q, %v", v, err)
+		}
+		if code, _, _ := b.do("POST", card+"/sensitive/value", url.Values{"csrf": {token}, "field": {"first_name"}, "value": {"x"}}); code != http.StatusUnprocessableEntity {
+			t.Fatalf("a field that is not sensitive: %d", code)
+		}
+		if code, _, _ := b.do("POST", card+"/sensitive/value", url.Values{"field": {"bank_account"}, "value": {"x"}}); code != http.StatusForbidden {
+			t.Fatalf("without the CSRF token: %d", code)
+		}
+		// An empty value removes it.
+		if code, _, _ = b.do("POST", card+"/sensitive/value", url.Values{"csrf": {token}, "field": {"bank_account"}, "value": {""}}); code != http.StatusSeeOther {
+			t.Fatalf("removing: %d", code)
+		}
+		if code, page, _ = b.do("GET", card, nil); code != 200 || strings.Contains(page, "••••6243") {
+			t.Fatalf("after removing: %d", code)
+		}
+		// Marketing may not edit contacts.
+		m, mu := e.user(auth.RoleMarketing, "")
+		m.login(mu.Email, password)
+		_, mpage, _ := m.do("GET", card, nil)
+		if strings.Contains(mpage, "/sensitive/value") {
+			t.Fatal("marketing sees the form")
+		}
+		if code, _, _ := m.do("POST", card+"/sensitive/value", url.Values{"csrf": {csrfRe.FindStringSubmatch(mpage)[1]}, "field": {"bank_account"}, "value": {"x"}}); code != http.StatusForbidden {
+			t.Fatalf("marketing stores a value: %d", code)
+		}
+	})
+}
