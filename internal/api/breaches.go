@@ -18,6 +18,7 @@ func (s *Server) breachRoutes() {
 	s.handle("PUT "+base+"/{id}", s.scoped("breaches:write", s.updateBreach))
 	s.handle("GET "+base+"/{id}/persons", s.scoped("breaches:read", s.listBreachPersons))
 	s.handle("POST "+base+"/{id}/persons", s.scoped("breaches:write", s.linkBreachPersons))
+	s.handle("POST "+base+"/{id}/persons/{person_id}/unlink", s.scoped("breaches:write", s.unlinkBreachPerson))
 	s.handle("POST "+base+"/{id}/authority-notification", s.scoped("breaches:write", s.recordBreachAuthority))
 	s.handle("GET "+base+"/{id}/notice-preview", s.scoped("breaches:read", s.previewBreachNotice))
 	s.handle("POST "+base+"/{id}/notify-persons", s.scoped("breaches:write", s.notifyBreachPersons))
@@ -106,6 +107,36 @@ func (s *Server) linkBreachPersons(w http.ResponseWriter, r *http.Request, tok *
 		return
 	}
 	out, err := s.breaches().LinkPersons(r.Context(), tok.Actor(), id, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// unlinkBreachPerson removes a person linked by mistake, with the reason;
+// a person who was sent the notice stays linked (409 person-notified).
+func (s *Server) unlinkBreachPerson(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	pid, ok := pathID(w, r, "person_id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if _, ok := decode(w, r, maxBody, &in); !ok {
+		return
+	}
+	b := s.breaches()
+	if err := b.UnlinkPerson(r.Context(), tok.Actor(), id, pid, in.Reason); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := b.Get(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

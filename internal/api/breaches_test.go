@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,17 @@ func oaBreachAnswers(t *testing.T, e *env, call func(int, string, string, string
 	call(422, "POST", base+"/{id}/persons", bp+"/persons", map[string]any{})
 	call(404, "POST", base+"/{id}/persons", base+"/999999/persons", map[string]any{"person_ids": []int64{p.ID}})
 	call(200, "GET", base+"/{id}/persons", bp+"/persons", nil)
+	// Removing a person linked by mistake.
+	var wrong struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal(call(201, "POST", persons, persons, map[string]any{"first_name": "Will", "last_name": "Wrong", "emails": []string{"will@example.com"}}), &wrong)
+	call(200, "POST", base+"/{id}/persons", bp+"/persons", map[string]any{"person_ids": []int64{wrong.ID}})
+	const unlink = base + "/{id}/persons/{person_id}/unlink"
+	wu := bp + "/persons/" + strconv.FormatInt(wrong.ID, 10) + "/unlink"
+	call(422, "POST", unlink, wu, map[string]any{"reason": ""})
+	call(200, "POST", unlink, wu, map[string]any{"reason": "another Will"})
+	call(404, "POST", unlink, wu, map[string]any{"reason": "again"})
 	call(404, "GET", base+"/{id}/persons", base+"/999999/persons", nil)
 
 	call(422, "POST", base+"/{id}/authority-notification", bp+"/authority-notification", map[string]any{"authority": "BfDI"})
@@ -73,6 +85,7 @@ func oaBreachAnswers(t *testing.T, e *env, call func(int, string, string, string
 	call(404, "GET", base+"/{id}/notice-preview", base+"/999999/notice-preview", nil)
 	call(200, "POST", base+"/{id}/notify-persons", bp+"/notify-persons", nil)
 	call(409, "POST", base+"/{id}/notify-persons", bp+"/notify-persons", nil)
+	call(409, "POST", unlink, bp+"/persons/"+strconv.FormatInt(p.ID, 10)+"/unlink", map[string]any{"reason": "after the notice"})
 	call(404, "POST", base+"/{id}/notify-persons", base+"/999999/notify-persons", nil)
 	bare := map[string]any{"title": "Bare", "description": "A short note.", "aware_at": aware}
 	var b2 breach.Breach

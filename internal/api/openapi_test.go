@@ -631,7 +631,7 @@ func oaSample(path string) string {
 	if strings.HasPrefix(path, "/api/v1/sources/") {
 		key = "web_form"
 	}
-	return strings.NewReplacer("{id}", "1", "{purpose}", "e_marketing", "{key}", key, "{sha256}", strings.Repeat("0", 64)).Replace(path)
+	return strings.NewReplacer("{id}", "1", "{person_id}", "1", "{purpose}", "e_marketing", "{key}", key, "{sha256}", strings.Repeat("0", 64)).Replace(path)
 }
 
 // oaCatchAll reports whether an answer came from the server's catch-all route.

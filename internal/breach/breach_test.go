@@ -282,6 +282,26 @@ func TestLinkPersonsByEmail(t *testing.T) {
 		if _, err := e.b.LinkPersons(e.ctx, officer, b.ID, breach.LinkInput{}); code(err) != "validation:person_ids" {
 			t.Errorf("nothing given: %v", err)
 		}
+		// Bo was linked by mistake: removed with a reason, audited, counted down.
+		if err := e.b.UnlinkPerson(e.ctx, officer, b.ID, bo, " "); code(err) != "validation:reason" {
+			t.Fatalf("unlink without a reason: %v", err)
+		}
+		if err := e.b.UnlinkPerson(e.ctx, officer, b.ID, bo, "same name, other customer"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.b.UnlinkPerson(e.ctx, officer, b.ID, bo, "again"); code(err) != "person-not-linked" {
+			t.Fatalf("unlink twice: %v", err)
+		}
+		if ps, _ := e.b.Persons(e.ctx, b.ID); len(ps) != 1 || ps[0].PersonID != anna {
+			t.Fatalf("after unlinking: %+v", ps)
+		}
+		if got, _ := e.b.Get(e.ctx, b.ID); got.LinkedPersons != 1 {
+			t.Fatalf("linked count after unlinking %d", got.LinkedPersons)
+		}
+		if evs := e.auditActions(t, b.ID); evs[0].Action != "breach.unlink_person" || evs[0].Payload == nil || evs[0].Payload.Reason != "same name, other customer" ||
+			!strings.Contains(string(evs[0].Payload.After), strconv.FormatInt(bo, 10)) {
+			t.Fatalf("unlink audit %+v", evs[0])
+		}
 	})
 }
 
@@ -396,6 +416,9 @@ func TestNotifyPersonsByMail(t *testing.T) {
 		// A second notice skips those notified; with nobody left it is refused.
 		if _, err := e.b.NotifyPersons(e.ctx, officer, b.ID); code(err) != "nobody-to-notify" {
 			t.Fatalf("second notice: %v", err)
+		}
+		if err := e.b.UnlinkPerson(e.ctx, officer, b.ID, anna, "linked by mistake"); code(err) != "person-notified" {
+			t.Fatalf("unlinking a person who was sent the notice: %v", err)
 		}
 		dora := e.person(t, "Dora", "dora@example.com", "en")
 		if _, err := e.b.LinkPersons(e.ctx, officer, b.ID, breach.LinkInput{PersonIDs: []int64{dora}}); err != nil {

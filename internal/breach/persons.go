@@ -247,3 +247,38 @@ func (s *Service) Persons(ctx context.Context, id int64) ([]AffectedPerson, erro
 	}
 	return out, nil
 }
+
+// UnlinkPerson removes a person linked by mistake, with the reason. A
+// person who was sent the notice stays linked: the notice is part of the
+// record of the breach (Art. 33(5)).
+func (s *Service) UnlinkPerson(ctx context.Context, actor audit.Actor, id, personID int64, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return invalid("reason", "is required: say why the person was linked by mistake")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		now := s.now()
+		if _, err := s.getTx(tx, id); err != nil {
+			return err
+		}
+		var notified sql.NullInt64
+		err := tx.QueryRow(`SELECT notified_at FROM breach_persons WHERE breach_id = ? AND person_id = ?`, id, personID).Scan(&notified)
+		if isNoRows(err) {
+			return &ledger.Error{Kind: ledger.KindNotFound, Code: "person-not-linked", Message: "this person is not linked to the breach"}
+		}
+		if err != nil {
+			return fmt.Errorf("breach: unlink: %w", err)
+		}
+		if notified.Valid {
+			return conflict("person-notified", "this person was sent the notice, so the link stays as part of the record")
+		}
+		if _, err := tx.Exec(`DELETE FROM breach_persons WHERE breach_id = ? AND person_id = ?`, id, personID); err != nil {
+			return fmt.Errorf("breach: unlink: %w", err)
+		}
+		if _, err := tx.Exec(`UPDATE breaches SET linked_persons = linked_persons - 1, updated_at = ?, updated_by = ? WHERE id = ?`,
+			store.Micros(now), actor.String(), id); err != nil {
+			return fmt.Errorf("breach: unlink: %w", err)
+		}
+		return appendAudit(tx, now, actor, "breach.unlink_person", id, reason, nil, map[string]any{"person_id": personID})
+	})
+}

@@ -39,6 +39,7 @@ func (s *Server) breachRoutes() {
 	s.routes = append(s.routes, Route{"POST /breaches/{id}/persons", "breaches.manage"})
 	s.mux.HandleFunc("POST /breaches/{id}/persons", limitBody(maxBreachUpload, s.signedIn("breaches.manage", s.linkBreachPersons)))
 	s.handle("POST /breaches/{id}/authority", "breaches.manage", s.breachAuthority)
+	s.handle("POST /breaches/{id}/persons/{person}/unlink", "breaches.manage", s.unlinkBreachPerson)
 	s.handle("POST /breaches/{id}/notify", "breaches.manage", s.notifyBreachPersons)
 	s.handle("POST /breaches/{id}/entries", "breaches.manage", s.addBreachEntry)
 }
@@ -443,6 +444,21 @@ func (s *Server) addBreachEntry(w http.ResponseWriter, r *http.Request, p page) 
 		return
 	}
 	http.Redirect(w, r, "/breaches/"+strconv.FormatInt(id, 10)+"?done=entry#timeline", http.StatusSeeOther)
+}
+
+// unlinkBreachPerson removes a person linked by mistake, with the reason.
+func (s *Server) unlinkBreachPerson(w http.ResponseWriter, r *http.Request, p page) {
+	id, ok := pathInt(r, "id")
+	pid, ok2 := pathInt(r, "person")
+	if !ok || !ok2 {
+		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		return
+	}
+	if err := s.breaches().UnlinkPerson(r.Context(), userActor(p), id, pid, r.PostFormValue("reason")); err != nil {
+		s.failErr(w, p, err, "breach unlink")
+		return
+	}
+	http.Redirect(w, r, "/breaches/"+strconv.FormatInt(id, 10)+"?done=unlinked#persons", http.StatusSeeOther)
 }
 
 // breachBox is the dashboard's box of open incidents with their

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,28 @@ func TestBreachRegisterPages(t *testing.T) {
 		if code != 200 || !strings.Contains(page, "New links: 2. Matched: 2 (0 of them linked before), not found: 1, not e-mail addresses: 1.") ||
 			!strings.Contains(page, "Huber") || !strings.Contains(page, "grete@example.dk") || !regexp.MustCompile(`data-count="mailable">2<`).MatchString(page) {
 			t.Fatalf("after linking: %d\n%s", code, page)
+		}
+
+		// A person linked by mistake is removed with a reason.
+		ole, err := e.ledger.CreatePerson(ctx, audit.System, ledger.PersonInput{FirstName: "Ole", LastName: "Forkert", Emails: []string{"ole@example.dk"}, Language: "da"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := po.postFile(bp+"/persons", map[string]string{"csrf": token, "person_ids": strconv.FormatInt(ole.ID, 10)}, "none.txt", nil); code != http.StatusSeeOther {
+			t.Fatalf("link by id: %d", code)
+		}
+		unlink := bp + "/persons/" + strconv.FormatInt(ole.ID, 10) + "/unlink"
+		if _, page, _ = po.do("GET", bp, nil); !strings.Contains(page, `action="`+unlink+`"`) {
+			t.Fatal("no remove button for a person not yet notified")
+		}
+		if code, _, _ = po.do("POST", unlink, url.Values{"csrf": {token}}); code != http.StatusUnprocessableEntity {
+			t.Fatalf("remove without a reason: %d", code)
+		}
+		if code, _, _ = po.do("POST", unlink, url.Values{"csrf": {token}, "reason": {"wrong Ole"}}); code != http.StatusSeeOther {
+			t.Fatalf("remove: %d", code)
+		}
+		if _, page, _ = po.do("GET", bp+"?done=unlinked", nil); strings.Contains(page, "Forkert") || !strings.Contains(page, "Removed from the incident.") {
+			t.Fatal("the removed person is still listed")
 		}
 
 		// The authority, 70 hours after awareness: in time.
