@@ -48,12 +48,12 @@ func (s *Service) DeleteBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPe
 type batchOne struct {
 	BatchPerson
 	first, last, street, postal, city, country, custom string
-	org                                                 bool
-	purposes                                            []string
-	blocked                                             bool
-	emails, phones                                      []string
-	extra                                               int
-	has                                                 map[string]bool // counted things present (activities, documents, ...)
+	org                                                bool
+	purposes                                           []string
+	blocked                                            bool
+	emails, phones                                     []string
+	extra                                              int
+	has                                                map[string]bool // counted things present (activities, documents, ...)
 }
 
 // changes is len(plan(...).Changes) at level 3.
