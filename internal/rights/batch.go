@@ -335,29 +335,38 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 		}
 	}
 	var gone []int64
-	for _, o := range todo {
-		for _, key := range o.purposes {
-			if _, err := s.ledger.RecordConsentTx(tx, actor, ledger.ConsentInput{PersonID: o.PersonID, Purpose: key, Kind: ledger.Withdrawn,
-				Reason: o.Reason}); err != nil {
-				return nil, nil, err
-			}
-		}
-		if err := appendAudit(tx, now, audit.Entry{Actor: actor, Action: "person.erase", ObjectType: "person", ObjectID: strconv.FormatInt(o.PersonID, 10),
+	var events [][]any
+	prepare := func(e audit.Entry) error {
+		a, err := audit.Prepare(tx, now, e, nil)
+		events = append(events, a)
+		return err
+	}
+	withdrawals := make([]ledger.Withdrawal, len(todo))
+	for i, o := range todo {
+		withdrawals[i] = ledger.Withdrawal{PersonID: o.PersonID, Purposes: o.purposes, Reason: o.Reason}
+	}
+	err = s.ledger.WithdrawBatchTx(tx, actor, withdrawals, func(i int) error {
+		o := todo[i]
+		if err := prepare(audit.Entry{Actor: actor, Action: "person.erase", ObjectType: "person", ObjectID: strconv.FormatInt(o.PersonID, 10),
 			Reason: o.Reason, After: map[string]any{"level": LevelAnonymize, "changes": o.changes(hasRel[o.PersonID])}}); err != nil {
-			return nil, nil, err
+			return err
 		}
 		if !del {
-			continue
+			return nil
 		}
 		if o.PersonID == top {
 			kept[o.PersonID] = true
-			continue
+			return nil
 		}
 		gone = append(gone, o.PersonID)
-		if err := appendAudit(tx, now, audit.Entry{Actor: actor, Action: "person.delete", ObjectType: "person",
-			ObjectID: strconv.FormatInt(o.PersonID, 10), Reason: o.Reason}); err != nil {
-			return nil, nil, err
-		}
+		return prepare(audit.Entry{Actor: actor, Action: "person.delete", ObjectType: "person",
+			ObjectID: strconv.FormatInt(o.PersonID, 10), Reason: o.Reason})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ledger.InsertRows(tx, `INSERT INTO audit_events (seq, at, actor_type, actor_id, action, object_type, object_id, person_id, payload, hash) VALUES `, events, ""); err != nil {
+		return nil, nil, fmt.Errorf("rights: batch erasure: %w", err)
 	}
 	// Level 1 and 2 (their steps that level 3 does not repeat).
 	if err := execChunks(tx, ids, `INSERT INTO mail_blocks (person_id, created_at) SELECT id, ? FROM persons WHERE id IN (%s) ON CONFLICT (person_id) DO NOTHING`, store.Micros(now)); err != nil {

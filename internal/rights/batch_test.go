@@ -2,6 +2,7 @@ package rights_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -30,6 +31,27 @@ type batchWorld struct {
 	ids   []int64
 	// refused are persons of ids an erasure must leave alone.
 	refused map[int64]string
+	// keys are the persons' audit keys just before the erasure, to read
+	// the (sealed) withdrawals it records.
+	keys map[int64][]byte
+}
+
+func (w *batchWorld) keepKeys(t *testing.T) {
+	t.Helper()
+	w.keys = map[int64][]byte{}
+	rows, err := w.db.Query(w.ctx, `SELECT person_id, key FROM person_keys WHERE key IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var k []byte
+		if err := rows.Scan(&id, &k); err != nil {
+			t.Fatal(err)
+		}
+		w.keys[id] = k
+	}
 }
 
 func newBatchWorld(t *testing.T, engine storetest.Engine) *batchWorld {
@@ -225,6 +247,40 @@ func (w *batchWorld) dump(t *testing.T) map[string][]string {
 			}
 			var parts []string
 			objectType, action := "", ""
+			if tb == "audit_events" {
+				// The withdrawals the erasure records, opened: Before and After compared.
+				var seq, pid int64
+				var raw []byte
+				for i, c := range cols {
+					switch c {
+					case "seq":
+						seq, _ = vals[i].(int64)
+					case "person_id":
+						pid, _ = vals[i].(int64)
+					case "payload":
+						raw, _ = vals[i].([]byte)
+					case "action":
+						action = fmt.Sprint(vals[i])
+						if b, ok := vals[i].([]byte); ok {
+							action = string(b)
+						}
+					case "object_id":
+						objectType = fmt.Sprint(vals[i])
+						if b, ok := vals[i].([]byte); ok {
+							objectType = string(b)
+						}
+					}
+				}
+				if action == "consent.withdrawn" && events[objectType] && w.keys[pid] != nil {
+					p, err := audit.OpenPayload(seq, raw, w.keys[pid], true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, _ := json.Marshal(p)
+					parts = append(parts, "opened="+string(b))
+				}
+				objectType, action = "", ""
+			}
 			for i, c := range cols {
 				v := vals[i]
 				s := fmt.Sprint(v)
@@ -299,6 +355,8 @@ func TestBatchErasureEqualsPerPerson(t *testing.T) {
 				if t.Failed() {
 					t.FailNow()
 				}
+				one.keepKeys(t)
+				all.keepKeys(t)
 				// Per person, each in its own transaction as a refusal rolls back.
 				var keptOne []int64
 				for _, pid := range one.ids {
