@@ -220,3 +220,32 @@ func InsertRows(tx *store.Tx, head string, rows [][]any, tail string) error {
 	}
 	return nil
 }
+
+// BlockEmailsBatchTx puts addresses on the blocklist as BlockEmailsTx
+// does, with one statement per 500 addresses.
+func (s *Service) BlockEmailsBatchTx(tx *store.Tx, emails []string, now time.Time) error {
+	if len(emails) == 0 {
+		return nil
+	}
+	key, err := s.blocklistKey(tx, true)
+	if err != nil {
+		return err
+	}
+	var rows [][]any
+	seen := map[string]bool{}
+	for _, e := range emails {
+		n, ok := NormalizeEmail(e)
+		if !ok || seen[n] {
+			continue
+		}
+		seen[n] = true
+		rows = append(rows, []any{blocklistHash(key, n), store.Micros(now)})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := InsertRows(tx, `INSERT INTO email_blocklist (hash, created_at) VALUES `, rows, ` ON CONFLICT (hash) DO NOTHING`); err != nil {
+		return fmt.Errorf("ledger: blocklist: %w", err)
+	}
+	return nil
+}

@@ -382,7 +382,7 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 		}
 	}
 	// Level 3 (anonymizeTx).
-	if err := s.ledger.BlockEmailsTx(tx, emails, now); err != nil {
+	if err := s.ledger.BlockEmailsBatchTx(tx, emails, now); err != nil {
 		return nil, nil, err
 	}
 	var files []string
@@ -428,7 +428,7 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 		{`UPDATE persons SET first_name = '', last_name = '', street = '', postal_code = '', city = '', country = '', custom = '{}', organisation_id = NULL,
 			status = 'anonymized', updated_at = ?, updated_by = ? WHERE id IN (%s)`, []any{store.Micros(now), actor.String()}},
 		{`DELETE FROM consent_event_files WHERE event_id IN (SELECT id FROM consent_events WHERE person_id IN (%s))`, nil},
-		{`UPDATE consent_events SET evidence = '{}' WHERE person_id IN (%s)`, nil},
+		{`UPDATE consent_events SET evidence = '{}' WHERE person_id IN (%s) AND evidence <> '{}'`, nil},
 		{`DELETE FROM activities WHERE person_id IN (%s)`, nil},
 		{`DELETE FROM documents WHERE person_id IN (%s)`, nil},
 		{`DELETE FROM relationships WHERE person_id IN (%s) OR other_id IN (%s)`, nil},
