@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -200,12 +201,42 @@ func (s *Service) batchTx(ctx context.Context, actor audit.Actor, st Settings, i
 		if err != nil {
 			return err
 		}
+		var todo []Expired
 		for _, e := range fresh {
 			if e.Skip != "" {
 				e.Outcome = "skipped"
 				out[e.PersonID] = e
 				continue
 			}
+			todo = append(todo, e)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		// The whole batch at once; should that fail, person by person.
+		seq, hash := tx.Head()
+		if _, err := tx.Exec("SAVEPOINT retention_batch"); err != nil {
+			return fmt.Errorf("retention: savepoint: %w", err)
+		}
+		err = s.actBatch(tx, actor, st.Action, todo, out)
+		if err != nil {
+			slog.Default().Error("retention: erase batch, erasing one by one", "persons", len(todo), "err", err)
+			tx.SetHead(seq, hash)
+			tx.Forget()
+			for _, e := range todo {
+				delete(out, e.PersonID)
+			}
+			if _, err := tx.Exec("ROLLBACK TO SAVEPOINT retention_batch"); err != nil {
+				return fmt.Errorf("retention: rollback to savepoint: %w", err)
+			}
+		}
+		if _, err := tx.Exec("RELEASE SAVEPOINT retention_batch"); err != nil {
+			return fmt.Errorf("retention: release savepoint: %w", err)
+		}
+		if err == nil {
+			return nil
+		}
+		for _, e := range todo {
 			seq, hash := tx.Head()
 			if _, err := tx.Exec("SAVEPOINT retention_person"); err != nil {
 				return fmt.Errorf("retention: savepoint: %w", err)
@@ -230,6 +261,41 @@ func (s *Service) batchTx(ctx context.Context, actor audit.Actor, st Settings, i
 		return nil
 	})
 	return out, err
+}
+
+// actBatch anonymizes or deletes the persons of todo in one go
+// (rights.AnonymizeBatchTx, DeleteBatchTx), recording each outcome in out.
+// A person the erasure refuses is skipped ("error"), as act's error skips
+// them.
+func (s *Service) actBatch(tx *store.Tx, actor audit.Actor, action string, todo []Expired, out map[int64]Expired) error {
+	batch := make([]rights.BatchPerson, len(todo))
+	for i, e := range todo {
+		batch[i] = rights.BatchPerson{PersonID: e.PersonID, Reason: e.auditWhy()}
+	}
+	var kept map[int64]bool
+	var refused map[int64]error
+	var err error
+	if action == ActionDelete {
+		kept, refused, err = s.rights.DeleteBatchTx(tx, actor, batch)
+	} else {
+		refused, err = s.rights.AnonymizeBatchTx(tx, actor, batch)
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range todo {
+		switch {
+		case refused[e.PersonID] != nil:
+			slog.Default().Error("retention: erase person", "person", e.PersonID, "err", refused[e.PersonID])
+			e.Outcome, e.Skip = "skipped", "error"
+		case action == ActionDelete && !kept[e.PersonID]:
+			e.Outcome = "deleted"
+		default:
+			e.Outcome = "anonymized"
+		}
+		out[e.PersonID] = e
+	}
+	return nil
 }
 
 func (s *Service) act(tx *store.Tx, actor audit.Actor, action string, e Expired) (string, error) {
