@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -222,7 +224,7 @@ func (s *Server) renderWebhookDelivery(w http.ResponseWriter, r *http.Request, p
 		s.failErr(w, p, err, "webhook delivery page")
 		return
 	}
-	p.Title, p.Data = translate(p.Lang, "webhooks.delivery"), webhookDeliveryData{Delivery: d, Sub: sub, Payload: string(d.Payload), Message: message}
+	p.Title, p.Data = translate(p.Lang, "webhooks.delivery"), webhookDeliveryData{Delivery: d, Sub: sub, Payload: indentJSON(d.Payload), Message: message}
 	s.render(w, status, "settings_webhook_delivery", p)
 }
 
@@ -436,4 +438,13 @@ func init() {
 			"webhooks.type.request.updated":           "anmodning ændret",
 		},
 	})
+}
+
+// indentJSON lays a payload out for reading; what is not JSON stays as it is.
+func indentJSON(b []byte) string {
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") != nil {
+		return string(b)
+	}
+	return out.String()
 }

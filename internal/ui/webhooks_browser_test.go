@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -59,6 +60,7 @@ func TestBrowserWebhooks(t *testing.T) {
 					t.Fatalf("%s: %v", pg, err)
 				}
 				checkAxe(t, ctx, axe, pg)
+				shoot(t, ctx, fmt.Sprintf("%s-%d", strings.ReplaceAll(pg, "/", "-"), width))
 			}
 		})
 	}
