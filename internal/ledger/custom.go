@@ -104,18 +104,9 @@ func validateCustom(tx *store.Tx, values map[string]any) (map[string]any, fieldE
 	if len(values) == 0 {
 		return out, nil, nil
 	}
-	rows, err := tx.Query(`SELECT ` + fieldCols + ` FROM custom_fields`)
+	byKey, err := fieldDefsTx(tx)
 	if err != nil {
 		return nil, nil, err
-	}
-	defs, err := scanFields(rows)
-	rows.Close()
-	if err != nil {
-		return nil, nil, err
-	}
-	byKey := map[string]CustomField{}
-	for _, d := range defs {
-		byKey[d.Key] = d
 	}
 	var fe fieldErrs
 	for k, v := range values {
