@@ -23,6 +23,7 @@ const (
 	MaxPhone      = 50     // a phone number
 	MaxPhoneKind  = 50     // mobile, work, …
 	MaxPostalCode = 20     // a postal code
+	MaxRegNumber  = 50     // a company registration or VAT number
 	MaxShort      = 200    // other one-line values: street, city, registration number, key, user agent
 	MaxURL        = 2000   // a URL
 	MaxReason     = 2000   // a reason recorded in the audit trail
