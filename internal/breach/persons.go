@@ -11,6 +11,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // How a linked person can be reached with an Art. 34 notice.
@@ -255,6 +256,9 @@ func (s *Service) UnlinkPerson(ctx context.Context, actor audit.Actor, id, perso
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return invalid("reason", "is required: say why the person was linked by mistake")
+	}
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, textcheck.MaxReason)); err != nil {
+		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()

@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
@@ -40,6 +41,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("ledger: %s: %s", e.Code, e.Message) }
+
+// Detail is the message followed by the field errors, for a surface
+// that shows one line (a form's error, the CLI): "some fields are
+// invalid; first_name: must not contain control characters (such as NUL)".
+func (e *Error) Detail() string {
+	msg := e.Message
+	for _, f := range e.Fields {
+		if f.Field == "" || strings.Contains(msg, f.Field+": "+f.Message) {
+			continue
+		}
+		msg += "; " + f.Field + ": " + f.Message
+	}
+	return msg
+}
 
 // AsError extracts a domain error. A text the database cannot store (a
 // NUL byte or broken UTF-8 that no domain check caught, e.g. in a search)

@@ -119,17 +119,17 @@ func (s *Service) validatePerson(ctx context.Context, tx *store.Tx, p *Person, b
 	if before != nil {
 		was = *before
 	}
-	text := func(field string, v *string, old string, max int) {
+	text := func(field string, v *string, old string, max int, multi bool) {
 		*v = strings.TrimSpace(*v)
 		if before == nil || *v != old {
-			fe.text(OneLine(field, *v, max))
+			fe.text(TextField{field, *v, max, multi})
 		}
 	}
-	text("first_name", &p.FirstName, was.FirstName, maxField)
-	text("last_name", &p.LastName, was.LastName, maxField)
-	text("address.street", &p.Address.Street, was.Address.Street, textcheck.MaxShort)
-	text("address.postal_code", &p.Address.PostalCode, was.Address.PostalCode, textcheck.MaxPostalCode)
-	text("address.city", &p.Address.City, was.Address.City, textcheck.MaxShort)
+	text("first_name", &p.FirstName, was.FirstName, maxField, false)
+	text("last_name", &p.LastName, was.LastName, maxField, false)
+	text("address.street", &p.Address.Street, was.Address.Street, textcheck.MaxShort, true) // may hold a second address line
+	text("address.postal_code", &p.Address.PostalCode, was.Address.PostalCode, textcheck.MaxPostalCode, false)
+	text("address.city", &p.Address.City, was.Address.City, textcheck.MaxShort, false)
 	if p.Address.Country = strings.TrimSpace(p.Address.Country); before == nil || p.Address.Country != was.Address.Country {
 		if e, bad := CheckCountry("address.country", &p.Address.Country); bad {
 			fe = append(fe, e)

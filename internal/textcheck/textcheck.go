@@ -115,6 +115,29 @@ func check(s string, max int, multi bool) Problem {
 	return OK
 }
 
+// Clean makes s a one-line text of at most max characters for a value
+// that is recorded rather than refused (e.g. a visitor's user agent):
+// broken UTF-8 and control characters become U+FFFD, and the text is cut
+// at a character boundary.
+func Clean(s string, max int) string {
+	if len(s) <= max && Line(s, max) == OK {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s { // a broken byte comes as utf8.RuneError
+		if n == max {
+			break
+		}
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
 // FileName checks the name of an uploaded file and returns it trimmed of
 // surrounding spaces: a name of at most MaxFileName characters without
 // control characters, line breaks or path separators, not "." or "..".

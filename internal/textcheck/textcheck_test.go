@@ -52,6 +52,27 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+func TestClean(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"Mozilla/5.0 (X11)", 512, "Mozilla/5.0 (X11)"},
+		{"bad\x00\xffua\r\n", 512, "bad\ufffd\ufffdua\ufffd\ufffd"},
+		{"ÆØÅæøå", 3, "ÆØÅ"},
+		{strings.Repeat("a", 600), 512, strings.Repeat("a", 512)},
+	} {
+		got := Clean(c.in, c.max)
+		if got != c.want {
+			t.Errorf("Clean(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+		if Line(got, c.max) != OK {
+			t.Errorf("Clean(%q) = %q is not a valid line", c.in, got)
+		}
+	}
+}
+
 func TestFileName(t *testing.T) {
 	for _, c := range []struct {
 		in, want string
