@@ -94,6 +94,11 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 	if len(in.PersonIDs)+len(in.Emails) == 0 {
 		return nil, invalid("person_ids", "give person ids or e-mail addresses")
 	}
+	for i, e := range in.Emails { // a malformed address is counted; a corrupted text is refused
+		if bad := textcheck.Line(strings.TrimSpace(e), textcheck.MaxEmail); bad != textcheck.OK {
+			return nil, invalid(fmt.Sprintf("emails[%d]", i), bad.Message(textcheck.MaxEmail))
+		}
+	}
 	res := &LinkResult{}
 	var emails []string
 	for _, e := range in.Emails {

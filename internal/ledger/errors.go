@@ -64,6 +64,10 @@ func AsError(err error) (*Error, bool) {
 	if errors.As(err, &e) {
 		return e, true
 	}
+	var te *store.TextError
+	if errors.As(err, &te) {
+		return invalid("validation", "some fields are invalid", FieldError{Field: te.Field, Message: te.Message}), true
+	}
 	if store.IsInvalidText(err) {
 		return invalid("invalid-text", "a text holds a NUL byte or a control character, or is not valid UTF-8"), true
 	}

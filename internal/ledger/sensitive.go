@@ -323,6 +323,9 @@ func (s *Service) UnmaskSensitive(ctx context.Context, actor Actor, personID int
 // sensitive field is exactly value (after normalisation: spaces and
 // hyphens removed, upper case), found through the blind index.
 func (s *Service) FindBySensitive(ctx context.Context, fieldKey, value string) ([]*Person, error) {
+	if err := CheckTexts(OneLine("field", fieldKey, 63)); err != nil {
+		return nil, err
+	}
 	f, err := s.sensitiveField(ctx, fieldKey)
 	if err != nil {
 		return nil, err

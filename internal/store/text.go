@@ -15,6 +15,16 @@ import (
 // named); this is the net below them.
 var ErrInvalidText = errors.New("store: a text holds a NUL byte or is not valid UTF-8")
 
+// TextError is ErrInvalidText for a named input field, for a package
+// below the domain error type (audit) that checks a client's filter.
+type TextError struct {
+	Field   string
+	Message string
+}
+
+func (e *TextError) Error() string        { return "store: " + e.Field + ": " + e.Message }
+func (e *TextError) Is(target error) bool { return target == ErrInvalidText }
+
 // IsInvalidText reports whether err is ErrInvalidText or PostgreSQL's
 // refusal of such a text (e.g. in a search a client sent).
 func IsInvalidText(err error) bool {
