@@ -194,7 +194,7 @@ func validPhone(s string) bool {
 			return false
 		}
 	}
-	return digits >= 3 && len(s) <= 40
+	return digits >= 3 && len(s) <= textcheck.MaxPhone
 }
 
 // CreatePerson adds a person, their e-mail addresses and audit key.
