@@ -172,16 +172,6 @@ func (f *fieldErrs) text(t TextField) {
 	}
 }
 
-// has reports whether field already has an error.
-func (f fieldErrs) has(field string) bool {
-	for _, e := range f {
-		if e.Field == field {
-			return true
-		}
-	}
-	return false
-}
-
 func (f fieldErrs) err() error {
 	if len(f) == 0 {
 		return nil
