@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Filter narrows List.
@@ -36,6 +37,11 @@ const eventColumns = `e.seq, e.at, e.actor_type, e.actor_id, e.action, e.object_
 // List returns events newest first, with sealed payloads opened when the
 // person's key still exists.
 func List(ctx context.Context, db *store.DB, f Filter) ([]Event, error) {
+	for _, x := range []struct{ field, v string }{{"object_type", f.ObjectType}, {"object_id", f.ObjectID}, {"action", f.Action}, {"actor_id", f.ActorID}} {
+		if bad := textcheck.Line(x.v, textcheck.MaxShort); bad != textcheck.OK {
+			return nil, &store.TextError{Field: x.field, Message: bad.Message(textcheck.MaxShort)}
+		}
+	}
 	var where []string
 	var args []any
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }

@@ -22,6 +22,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Roles of staff users.
@@ -135,6 +136,9 @@ func invalid(field, msg string) error {
 	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: "some fields are invalid", Fields: []ledger.FieldError{{Field: field, Message: msg}}}
 }
 
+// maxPassword bounds a new password (hashing a huge one costs the server).
+const maxPassword = 1024
+
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 12
 
@@ -150,7 +154,13 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, email, name
 	if len([]rune(password)) < MinPasswordLength {
 		return nil, invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	}
+	if len(password) > maxPassword {
+		return nil, invalid("password", fmt.Sprintf("must be at most %d bytes", maxPassword))
+	}
 	name = strings.TrimSpace(name)
+	if err := ledger.CheckTexts(ledger.OneLine("name", name, textcheck.MaxName)); err != nil {
+		return nil, err
+	}
 	if name == "" {
 		name = e
 	}
@@ -230,6 +240,9 @@ func (s *Service) CreateToken(ctx context.Context, actor audit.Actor, name strin
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, "", invalid("name", "is required")
+	}
+	if err := ledger.CheckTexts(ledger.OneLine("name", name, textcheck.MaxName)); err != nil {
+		return nil, "", err
 	}
 	if len(scopes) == 0 {
 		return nil, "", invalid("scopes", "at least one scope is required: "+strings.Join(Scopes, ", "))

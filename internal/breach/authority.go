@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -91,6 +92,9 @@ func (s *Service) AddEntry(ctx context.Context, actor audit.Actor, id int64, in 
 	if in.At != nil {
 		at = in.At.UTC()
 	}
+	if err := ledger.CheckTexts(ledger.MultiLine("body", in.Body, maxText)); err != nil {
+		return nil, err
+	}
 	switch {
 	case !slices.Contains(ManualEntryKinds, in.Kind):
 		return nil, invalid("kind", "must be one of "+strings.Join(ManualEntryKinds, ", "))
@@ -154,6 +158,10 @@ func (s *Service) RecordAuthority(ctx context.Context, actor audit.Actor, id int
 	}
 	if in.Decision != DecisionNotified && in.Decision != DecisionNotNotified {
 		return nil, invalid("decision", "must be notified or not_notified")
+	}
+	if err := ledger.CheckTexts(ledger.OneLine("authority", in.Authority, 200), ledger.OneLine("reference", in.Reference, 200),
+		ledger.MultiLine("late_reason", in.LateReason, maxText), ledger.MultiLine("reason", in.Reason, maxText)); err != nil {
+		return nil, err
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		b, err := s.getTx(tx, id)

@@ -24,6 +24,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Risk assessments (Art. 33(1), 34(1)): no risk to the persons' rights and
@@ -165,8 +166,11 @@ func cleanCategories(field string, in []string) ([]string, error) {
 		if c == "" || slices.Contains(out, c) {
 			continue
 		}
-		if len([]rune(c)) > 100 {
-			return nil, invalid(field, "each category must be at most 100 characters")
+		if bad := textcheck.Line(c, 100); bad != textcheck.OK {
+			if bad == textcheck.TooLong {
+				return nil, invalid(field, "each category must be at most 100 characters")
+			}
+			return nil, invalid(field, "each category "+bad.Message(100))
 		}
 		out = append(out, c)
 	}
@@ -192,6 +196,16 @@ func (in *Input) validate(now time.Time, update bool) error {
 		return err
 	}
 	if in.SubjectCategories, err = cleanCategories("subject_categories", in.SubjectCategories); err != nil {
+		return err
+	}
+	if err := ledger.CheckTexts(
+		ledger.OneLine("title", in.Title, textcheck.MaxName),
+		ledger.MultiLine("description", in.Description, maxText),
+		ledger.OneLine("detected_by", in.DetectedBy, textcheck.MaxName),
+		ledger.MultiLine("consequences", in.Consequences, maxText),
+		ledger.MultiLine("measures", in.Measures, maxText),
+		ledger.MultiLine("dpo_contact", in.DPOContact, 500),
+	); err != nil {
 		return err
 	}
 	// Allow a little clock skew between the client and this server.

@@ -11,6 +11,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // How a linked person can be reached with an Art. 34 notice.
@@ -92,6 +93,11 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 	}
 	if len(in.PersonIDs)+len(in.Emails) == 0 {
 		return nil, invalid("person_ids", "give person ids or e-mail addresses")
+	}
+	for i, e := range in.Emails { // a malformed address is counted; a corrupted text is refused
+		if bad := textcheck.Line(strings.TrimSpace(e), textcheck.MaxEmail); bad != textcheck.OK {
+			return nil, invalid(fmt.Sprintf("emails[%d]", i), bad.Message(textcheck.MaxEmail))
+		}
 	}
 	res := &LinkResult{}
 	var emails []string
@@ -255,6 +261,9 @@ func (s *Service) UnlinkPerson(ctx context.Context, actor audit.Actor, id, perso
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return invalid("reason", "is required: say why the person was linked by mistake")
+	}
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, textcheck.MaxReason)); err != nil {
+		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()

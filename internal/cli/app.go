@@ -43,7 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
 	if err := root.Run(ctx, args); err != nil {
-		fmt.Fprintln(stderr, "consento:", err)
+		fmt.Fprintln(stderr, "consento:", message(err))
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			return ec.ExitCode()
@@ -51,6 +51,20 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// message is what the command line prints for err: a refused input with
+// the fields it names, never an internal error text in their place.
+func message(err error) string {
+	msg := err.Error()
+	de, ok := ledger.AsError(err)
+	if !ok {
+		return msg
+	}
+	if !strings.Contains(msg, de.Error()) { // a text the database refused
+		return describe(de).Error()
+	}
+	return strings.Replace(msg, de.Error(), describe(de).Error(), 1)
 }
 
 // readSecretFiles fills secret settings from <ENV>_FILE when not set otherwise.

@@ -300,7 +300,7 @@ func (b *Bulk) ValidatePerson(in PersonInput) (*Person, error) {
 		Address: in.Address, Language: in.Language,
 		Status: StatusActive, CreatedBy: b.actor.String(), UpdatedBy: b.actor.String(),
 	}
-	if err := b.s.validatePerson(context.Background(), nil, p); err != nil {
+	if err := b.s.validatePerson(context.Background(), nil, p, nil); err != nil {
 		return nil, err
 	}
 	if in.Source != "" {

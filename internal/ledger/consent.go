@@ -14,6 +14,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // File is an evidence attachment (a checked-in e-mail, a signature image).
@@ -81,6 +82,13 @@ type ConsentState struct {
 	EventID     int64      `json:"event_id,omitempty"`
 }
 
+// Limits of the evidence texts.
+const (
+	maxIP         = 64
+	maxUserAgent  = 1000
+	maxFormFields = 200
+)
+
 // MaxEvidenceFile bounds one evidence attachment.
 const MaxEvidenceFile = 10 << 20
 
@@ -122,12 +130,32 @@ func (in *ConsentInput) precheck() error {
 	if in.TextVersion < 0 {
 		fe.add("text_version", "must be positive")
 	}
-	if len(in.Evidence.Note) > 10000 {
-		fe.add("evidence.note", "must be at most 10000 characters")
+	fe.text(OneLine("purpose", in.Purpose, textcheck.MaxShort))
+	fe.text(OneLine("source", in.Source, textcheck.MaxShort))
+	fe.text(MultiLine("reason", in.Reason, textcheck.MaxReason))
+	ev := &in.Evidence
+	fe.text(MultiLine("evidence.note", ev.Note, textcheck.MaxNote))
+	fe.text(OneLine("evidence.form_url", ev.FormURL, textcheck.MaxURL))
+	fe.text(OneLine("evidence.ip", ev.IP, maxIP))
+	fe.text(OneLine("evidence.user_agent", ev.UserAgent, maxUserAgent))
+	if len(ev.Form) > maxFormFields {
+		fe.add("evidence.form", fmt.Sprintf("at most %d fields", maxFormFields))
 	}
-	for i, f := range in.Evidence.Files {
-		if strings.TrimSpace(f.Name) == "" {
-			fe.add(fmt.Sprintf("evidence.files[%d].name", i), "is required")
+	for k, v := range ev.Form {
+		if bad := textcheck.Line(k, textcheck.MaxShort); bad != textcheck.OK {
+			fe.add("evidence.form", "field name "+bad.Message(textcheck.MaxShort))
+		}
+		if bad := textcheck.Text(v, textcheck.MaxNote); bad != textcheck.OK {
+			fe.add("evidence.form."+strings.ToValidUTF8(k, ""), bad.Message(textcheck.MaxNote))
+		}
+	}
+	for i := range ev.Files {
+		f := &ev.Files[i]
+		if e, bad := CheckFileName("", &f.Name); bad {
+			fe.add(fmt.Sprintf("evidence.files[%d].name", i), e.Message)
+		}
+		if bad := textcheck.Line(f.MediaType, textcheck.MaxMediaType); bad != textcheck.OK {
+			fe.add(fmt.Sprintf("evidence.files[%d].media_type", i), bad.Message(textcheck.MaxMediaType))
 		}
 		if len(f.Content) == 0 {
 			fe.add(fmt.Sprintf("evidence.files[%d].content", i), "is empty")

@@ -9,7 +9,11 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
+
+// maxOptions bounds the options of a select field.
+const maxOptions = 200
 
 // Custom field types.
 var fieldTypes = map[string]bool{"text": true, "number": true, "date": true, "bool": true, "select": true}
@@ -36,12 +40,22 @@ func (s *Service) CreateCustomField(ctx context.Context, actor Actor, f CustomFi
 	}
 	if f.Label == "" {
 		fe.add("label", "is required")
+	} else {
+		fe.text(OneLine("label", f.Label, textcheck.MaxName))
 	}
 	if !fieldTypes[f.Type] {
 		fe.add("type", "must be one of text, number, date, bool, select")
 	}
 	if f.Type == "select" && len(f.Options) == 0 {
 		fe.add("options", "a select field needs options")
+	}
+	if len(f.Options) > maxOptions {
+		fe.add("options", fmt.Sprintf("at most %d options", maxOptions))
+	}
+	for i, o := range f.Options { // one per line in storage: no line breaks
+		if bad := textcheck.Line(o, textcheck.MaxName); bad != textcheck.OK {
+			fe.add(fmt.Sprintf("options[%d]", i), bad.Message(textcheck.MaxName))
+		}
 	}
 	if err := fe.err(); err != nil {
 		return nil, err
@@ -119,8 +133,12 @@ func validateCustom(tx *store.Tx, values map[string]any) (map[string]any, fieldE
 		switch d.Type {
 		case "text":
 			s, ok := v.(string)
-			if !ok || len(s) > 2000 {
+			if !ok {
 				fe.add(field, "must be a text of at most 2000 characters")
+				continue
+			}
+			if bad := textcheck.Text(s, 2000); bad != textcheck.OK {
+				fe.add(field, bad.Message(2000))
 				continue
 			}
 			out[k] = s

@@ -3,6 +3,10 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Kind classifies a domain error; the HTTP layers map it to a status.
@@ -38,11 +42,110 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("ledger: %s: %s", e.Code, e.Message) }
 
-// AsError extracts a domain error.
+// Detail is the message followed by the field errors, for a surface
+// that shows one line (a form's error, the CLI): "some fields are
+// invalid; first_name: must not contain control characters (such as NUL)".
+func (e *Error) Detail() string {
+	msg := e.Message
+	for _, f := range e.Fields {
+		if f.Field == "" || strings.Contains(msg, f.Field+": "+f.Message) {
+			continue
+		}
+		msg += "; " + f.Field + ": " + f.Message
+	}
+	return msg
+}
+
+// AsError extracts a domain error. A text the database cannot store (a
+// NUL byte or broken UTF-8 that no domain check caught, e.g. in a search)
+// is an invalid input too, never an internal error.
 func AsError(err error) (*Error, bool) {
 	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
+	if errors.As(err, &e) {
+		return e, true
+	}
+	var te *store.TextError
+	if errors.As(err, &te) {
+		return invalid("validation", "some fields are invalid", FieldError{Field: te.Field, Message: te.Message}), true
+	}
+	if store.IsInvalidText(err) {
+		return invalid("invalid-text", "a text holds a NUL byte or a control character, or is not valid UTF-8"), true
+	}
+	return nil, false
+}
+
+// TextField is one client text to check with CheckTexts.
+type TextField struct {
+	Field, Value string
+	Max          int
+	Multi        bool // tab and line breaks allowed
+}
+
+// OneLine is a one-line text field of at most max characters.
+func OneLine(field, value string, max int) TextField { return TextField{field, value, max, false} }
+
+// MultiLine is a multi-line text field (tab, CR, LF allowed) of at most max characters.
+func MultiLine(field, value string, max int) TextField { return TextField{field, value, max, true} }
+
+// Check returns the field error for f, if any.
+func (f TextField) Check() (FieldError, bool) {
+	var p textcheck.Problem
+	if f.Multi {
+		p = textcheck.Text(f.Value, f.Max)
+	} else {
+		p = textcheck.Line(f.Value, f.Max)
+	}
+	if p == textcheck.OK {
+		return FieldError{}, false
+	}
+	return FieldError{Field: f.Field, Message: p.Message(f.Max)}, true
+}
+
+// CheckTexts checks client texts by the rules of package textcheck (valid
+// UTF-8, no control characters, tab and line breaks only in multi-line
+// fields, a length limit) and returns a validation error naming every
+// field that breaks them. Every domain package calls it where it
+// validates its input, so that API, staff UI, self-service pages, CLI and
+// imports refuse the same texts on both database engines.
+func CheckTexts(fields ...TextField) error {
+	var fe fieldErrs
+	for _, f := range fields {
+		fe.text(f)
+	}
+	return fe.err()
+}
+
+// TextErrors is CheckTexts for a caller that collects field errors itself.
+func TextErrors(fields ...TextField) []FieldError {
+	var fe fieldErrs
+	for _, f := range fields {
+		fe.text(f)
+	}
+	return fe
+}
+
+// CheckCountry normalises an optional country field to its ISO 3166-1
+// alpha-2 code in upper case; empty stays empty.
+func CheckCountry(field string, v *string) (FieldError, bool) {
+	if *v == "" {
+		return FieldError{}, false
+	}
+	c, ok := textcheck.Country(*v)
+	if !ok {
+		return FieldError{Field: field, Message: "must be an ISO 3166-1 alpha-2 country code, e.g. DE"}, true
+	}
+	*v = c
+	return FieldError{}, false
+}
+
+// CheckFileName checks and trims an uploaded file's name.
+func CheckFileName(field string, v *string) (FieldError, bool) {
+	name, p := textcheck.FileName(*v)
+	if p != textcheck.OK {
+		return FieldError{Field: field, Message: p.Message(textcheck.MaxFileName)}, true
+	}
+	*v = name
+	return FieldError{}, false
 }
 
 func invalid(code, msg string, fields ...FieldError) *Error {
@@ -61,6 +164,13 @@ func conflict(code, msg string, fields ...FieldError) *Error {
 type fieldErrs []FieldError
 
 func (f *fieldErrs) add(field, msg string) { *f = append(*f, FieldError{Field: field, Message: msg}) }
+
+// text adds the problem of a client text, if any.
+func (f *fieldErrs) text(t TextField) {
+	if e, bad := t.Check(); bad {
+		*f = append(*f, e)
+	}
+}
 
 func (f fieldErrs) err() error {
 	if len(f) == 0 {

@@ -38,6 +38,9 @@ func (s *Service) SaveFilter(ctx context.Context, actor Actor, name string, f Pe
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return nil, invalid("validation", "a saved filter needs a name of 1 to 100 characters", FieldError{Field: "name", Message: "1 to 100 characters"})
 	}
+	if err := CheckTexts(OneLine("name", name, 100)); err != nil {
+		return nil, err
+	}
 	sf := savedFilter{Query: f.Query, Status: f.Status, Source: f.Source, Light: f.Light, Purpose: f.Purpose, PurposeState: f.PurposeState}
 	if sf == (savedFilter{}) {
 		return nil, invalid("validation", "the filter has no condition: it would select every contact", FieldError{Field: "filter", Message: "empty"})

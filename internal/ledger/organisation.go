@@ -9,6 +9,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Organisation is a company that persons belong to.
@@ -34,8 +35,12 @@ func (in *OrganisationInput) validate() error {
 	var fe fieldErrs
 	if in.Name == "" {
 		fe.add("name", "is required")
-	} else if len(in.Name) > maxField {
-		fe.add("name", fmt.Sprintf("must be at most %d characters", maxField))
+	} else {
+		fe.text(OneLine("name", in.Name, maxField))
+	}
+	fe.text(OneLine("reg_number", in.RegNumber, textcheck.MaxRegNumber))
+	if e, bad := CheckCountry("country", &in.Country); bad {
+		fe = append(fe, e)
 	}
 	return fe.err()
 }
@@ -114,6 +119,9 @@ func (s *Service) Organisation(ctx context.Context, id int64) (*Organisation, er
 func (s *Service) Organisations(ctx context.Context, query string, limit int) ([]*Organisation, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
+	}
+	if err := CheckTexts(OneLine("q", query, textcheck.MaxQuery)); err != nil {
+		return nil, err
 	}
 	q := strings.ToLower(strings.TrimSpace(query))
 	rows, err := s.db.Query(ctx, orgQuery+fmt.Sprintf(` WHERE `+s.db.Fold("o.name")+` LIKE ? ORDER BY o.name, o.id LIMIT %d`, limit), q+"%")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Person statuses.
@@ -106,22 +107,34 @@ func NormalizeEmail(s string) (string, bool) {
 	return s, true
 }
 
-const maxField = 200
+const maxField = textcheck.MaxName
 
-func (s *Service) validatePerson(ctx context.Context, tx *store.Tx, p *Person) error {
+// validatePerson checks p and brings it to its stored form. before is the
+// stored person of an update (nil on create): a text it already held
+// unchanged is not checked again, so that a value stored under older
+// rules does not block every later change.
+func (s *Service) validatePerson(ctx context.Context, tx *store.Tx, p *Person, before *Person) error {
 	var fe fieldErrs
-	trim := func(field string, v *string) {
+	var was Person
+	if before != nil {
+		was = *before
+	}
+	text := func(field string, v *string, old string, max int, multi bool) {
 		*v = strings.TrimSpace(*v)
-		if len(*v) > maxField {
-			fe.add(field, fmt.Sprintf("must be at most %d characters", maxField))
+		if before == nil || *v != old {
+			fe.text(TextField{field, *v, max, multi})
 		}
 	}
-	trim("first_name", &p.FirstName)
-	trim("last_name", &p.LastName)
-	trim("address.street", &p.Address.Street)
-	trim("address.postal_code", &p.Address.PostalCode)
-	trim("address.city", &p.Address.City)
-	trim("address.country", &p.Address.Country)
+	text("first_name", &p.FirstName, was.FirstName, maxField, false)
+	text("last_name", &p.LastName, was.LastName, maxField, false)
+	text("address.street", &p.Address.Street, was.Address.Street, textcheck.MaxShort, true) // may hold a second address line
+	text("address.postal_code", &p.Address.PostalCode, was.Address.PostalCode, textcheck.MaxPostalCode, false)
+	text("address.city", &p.Address.City, was.Address.City, textcheck.MaxShort, false)
+	if p.Address.Country = strings.TrimSpace(p.Address.Country); before == nil || p.Address.Country != was.Address.Country {
+		if e, bad := CheckCountry("address.country", &p.Address.Country); bad {
+			fe = append(fe, e)
+		}
+	}
 	if p.FirstName == "" && p.LastName == "" && len(p.Emails) == 0 {
 		fe.add("last_name", "a person needs a name or an e-mail address")
 	}
@@ -142,6 +155,9 @@ func (s *Service) validatePerson(ctx context.Context, tx *store.Tx, p *Person) e
 	for i := range p.Phones {
 		p.Phones[i].Number = strings.TrimSpace(p.Phones[i].Number)
 		p.Phones[i].Kind = strings.TrimSpace(p.Phones[i].Kind)
+		if bad := textcheck.Line(p.Phones[i].Kind, textcheck.MaxPhoneKind); bad != textcheck.OK {
+			fe.add(fmt.Sprintf("phones[%d].kind", i), bad.Message(textcheck.MaxPhoneKind))
+		}
 		if !validPhone(p.Phones[i].Number) {
 			fe.add(fmt.Sprintf("phones[%d].number", i), "is not a valid phone number (digits, spaces, + - ( ) / only)")
 		}
@@ -178,7 +194,7 @@ func validPhone(s string) bool {
 			return false
 		}
 	}
-	return digits >= 3 && len(s) <= 40
+	return digits >= 3 && len(s) <= textcheck.MaxPhone
 }
 
 // CreatePerson adds a person, their e-mail addresses and audit key.
@@ -206,7 +222,10 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 		Address: in.Address, OrganisationID: in.OrganisationID, Language: in.Language, Custom: in.Custom,
 		Status: StatusActive, CreatedBy: actor.String(), UpdatedBy: actor.String(), CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.validatePerson(tx.Ctx(), tx, p); err != nil {
+	if err := CheckTexts(OneLine("source", in.Source, textcheck.MaxShort), MultiLine("reason", in.Reason, textcheck.MaxReason)); err != nil {
+		return 0, err
+	}
+	if err := s.validatePerson(tx.Ctx(), tx, p, nil); err != nil {
 		return 0, err
 	}
 	var srcID any
@@ -339,7 +358,10 @@ func (s *Service) UpdatePerson(ctx context.Context, actor Actor, id int64, patch
 			}
 			p.Custom = merged
 		}
-		if err := s.validatePerson(ctx, tx, &p); err != nil {
+		if err := CheckTexts(MultiLine("reason", patch.Reason, textcheck.MaxReason)); err != nil {
+			return err
+		}
+		if err := s.validatePerson(ctx, tx, &p, before); err != nil {
 			return err
 		}
 		if err := checkEmailsFree(tx, p.Emails, id); err != nil {
@@ -537,6 +559,10 @@ func (s *Service) ListPersons(ctx context.Context, f PersonFilter) ([]*Person, s
 	}
 	if limit > 500 {
 		return nil, "", invalid("invalid-limit", "limit must be between 1 and 500", FieldError{Field: "limit", Message: "too large"})
+	}
+	if err := CheckTexts(OneLine("q", f.Query, textcheck.MaxQuery), OneLine("source", f.Source, textcheck.MaxShort),
+		OneLine("purpose", f.Purpose, textcheck.MaxShort)); err != nil {
+		return nil, "", err
 	}
 	nActive, err := s.activePurposeCount(ctx)
 	if err != nil {

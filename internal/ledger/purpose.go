@@ -10,6 +10,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Text is a purpose's wording in one language.
@@ -101,6 +102,8 @@ func (in *PurposeInput) normalize() error {
 	if in.RetentionDays < 0 {
 		fe.add("retention_days", "must not be negative")
 	}
+	fe.text(OneLine("dpv_purpose", in.DPVPurpose, textcheck.MaxURL))
+	fe.text(MultiLine("balancing_test", in.BalancingTest, textcheck.MaxNote))
 	fe = append(fe, validateTexts(in.Texts, true)...)
 	return fe.err()
 }
@@ -115,6 +118,9 @@ func validateTexts(texts map[string]Text, requireAll bool) fieldErrs {
 		if strings.TrimSpace(t.Name) == "" {
 			fe.add("texts."+lang+".name", "is required")
 		}
+		fe.text(OneLine("texts."+lang+".name", t.Name, textcheck.MaxName))
+		fe.text(MultiLine("texts."+lang+".description", t.Description, textcheck.MaxNote))
+		fe.text(MultiLine("texts."+lang+".consent_text", t.ConsentText, textcheck.MaxNote))
 	}
 	if requireAll {
 		for _, lang := range Languages {
@@ -255,6 +261,9 @@ func (s *Service) UpdatePurpose(ctx context.Context, actor Actor, key string, u 
 				textsChanged = true
 			}
 			in.Texts[l] = t
+		}
+		if err := CheckTexts(MultiLine("reason", u.Reason, textcheck.MaxReason)); err != nil {
+			return err
 		}
 		if err := in.normalize(); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Vault keeps the values of sensitive custom fields encrypted outside
@@ -280,6 +281,9 @@ func (s *Service) UnmaskSensitive(ctx context.Context, actor Actor, personID int
 	if len(reason) < 3 || len(reason) > 500 {
 		return "", invalid("reason-required", "state why you need the full value (3 to 500 characters)", FieldError{Field: "reason", Message: "is required (3 to 500 characters)"})
 	}
+	if err := CheckTexts(MultiLine("reason", reason, 500)); err != nil {
+		return "", err
+	}
 	f, err := s.sensitiveField(ctx, fieldKey)
 	if err != nil {
 		return "", err
@@ -319,6 +323,9 @@ func (s *Service) UnmaskSensitive(ctx context.Context, actor Actor, personID int
 // sensitive field is exactly value (after normalisation: spaces and
 // hyphens removed, upper case), found through the blind index.
 func (s *Service) FindBySensitive(ctx context.Context, fieldKey, value string) ([]*Person, error) {
+	if err := CheckTexts(OneLine("field", fieldKey, 63)); err != nil {
+		return nil, err
+	}
 	f, err := s.sensitiveField(ctx, fieldKey)
 	if err != nil {
 		return nil, err
@@ -328,6 +335,9 @@ func (s *Service) FindBySensitive(ctx context.Context, fieldKey, value string) (
 	}
 	if strings.TrimSpace(value) == "" {
 		return nil, invalid("validation", "some fields are invalid", FieldError{Field: "value", Message: "is required"})
+	}
+	if err := CheckTexts(OneLine("value", value, textcheck.MaxShort)); err != nil {
+		return nil, err
 	}
 	if s.vault == nil {
 		return []*Person{}, nil

@@ -58,6 +58,8 @@ func (s *Service) createSource(tx *store.Tx, now time.Time, actor Actor, in Sour
 	}
 	if in.Name == "" {
 		fe.add("name", "is required")
+	} else {
+		fe.text(OneLine("name", in.Name, maxField))
 	}
 	if err := fe.err(); err != nil {
 		return nil, err
@@ -92,6 +94,9 @@ func (s *Service) UpdateSource(ctx context.Context, actor Actor, key string, in 
 		before.Active = active != 0
 		after = before
 		if n := strings.TrimSpace(in.Name); n != "" {
+			if err := CheckTexts(OneLine("name", n, maxField)); err != nil {
+				return err
+			}
 			after.Name = n
 		}
 		if in.Active != nil {

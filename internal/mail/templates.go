@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 //go:embed templates/*.tmpl
@@ -163,6 +164,9 @@ func CheckSource(name, src string) error {
 	}
 	if len(src) > 64<<10 {
 		return &TemplateError{errors.New("longer than 64 KiB")}
+	}
+	if bad := textcheck.Text(src, 64<<10); bad != textcheck.OK {
+		return &TemplateError{errors.New(bad.Message(64 << 10))}
 	}
 	t, err := parse(name, src)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Form is a web form staff define: the fields it asks for, the purposes it
@@ -67,8 +68,9 @@ func (s *Service) checkForm(ctx context.Context, f *Form) error {
 	if f.PrivacyURL != "" && !strings.HasPrefix(f.PrivacyURL, "https://") && !strings.HasPrefix(f.PrivacyURL, "http://") {
 		fe["privacy_url"] = "must be an http(s) URL"
 	}
-	if len(f.TermsText) > 2000 || len(f.PrivacyText) > 4000 {
-		fe["terms_text"] = "is too long"
+	for _, t := range ledger.TextErrors(ledger.OneLine("name", f.Name, textcheck.MaxName), ledger.MultiLine("terms_text", f.TermsText, 2000),
+		ledger.MultiLine("privacy_text", f.PrivacyText, 4000), ledger.OneLine("privacy_url", f.PrivacyURL, textcheck.MaxURL)) {
+		fe[t.Field] = t.Message
 	}
 	if len(fe) > 0 {
 		return &InputError{Fields: fe}
@@ -193,8 +195,8 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 		fe["email"] = "invalid"
 	}
 	sub.FirstName, sub.LastName = strings.TrimSpace(sub.FirstName), strings.TrimSpace(sub.LastName)
-	if len(sub.FirstName) > 200 || len(sub.LastName) > 200 {
-		fe["name"] = "too long"
+	if textcheck.Line(sub.FirstName, textcheck.MaxName) != textcheck.OK || textcheck.Line(sub.LastName, textcheck.MaxName) != textcheck.OK {
+		fe["name"] = "too long or with characters that are not allowed"
 	}
 	if f.TermsText != "" && !sub.Terms {
 		fe["terms"] = "required"

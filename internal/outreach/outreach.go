@@ -21,6 +21,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Errors the public pages answer without detail.
@@ -128,13 +129,11 @@ type Client struct {
 	UserAgent string
 }
 
+// trimmed bounds what the visitor's browser sent (it is evidence, so it
+// is kept, but as valid text that both engines store).
 func (c Client) trimmed() Client {
-	if len(c.UserAgent) > 512 {
-		c.UserAgent = c.UserAgent[:512]
-	}
-	if len(c.IP) > 64 {
-		c.IP = c.IP[:64]
-	}
+	c.UserAgent = textcheck.Clean(c.UserAgent, 512)
+	c.IP = textcheck.Clean(c.IP, 64)
 	return c
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // PurposeChoice is one purpose as the person sees it on their page.
@@ -202,10 +203,25 @@ func (s *Service) SetRectificationMode(ctx context.Context, actor audit.Actor, m
 // staff review, as the setting says. It reports whether it was applied.
 func (s *Service) Rectify(ctx context.Context, personID int64, c Contact, cl Client) (applied bool, err error) {
 	fields := map[string]string{}
-	for name, v := range map[string]string{"first_name": c.FirstName, "last_name": c.LastName, "street": c.Street, "postal_code": c.PostalCode, "city": c.City, "country": c.Country} {
-		if len(v) > 200 || strings.ContainsAny(v, "\x00\r\n") {
-			fields[name] = "too long"
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"first_name", c.FirstName, textcheck.MaxName}, {"last_name", c.LastName, textcheck.MaxName}, {"street", c.Street, textcheck.MaxShort},
+		{"postal_code", c.PostalCode, textcheck.MaxPostalCode}, {"city", c.City, textcheck.MaxShort}} {
+		check := textcheck.Line
+		if f.name == "street" { // may hold a second address line
+			check = textcheck.Text
 		}
+		if bad := check(f.v, f.max); bad != textcheck.OK {
+			fields[f.name] = bad.Message(f.max)
+		}
+	}
+	if c.Country != "" {
+		cc, ok := textcheck.Country(c.Country)
+		if !ok {
+			fields["country"] = "must be an ISO 3166-1 alpha-2 country code, e.g. DE"
+		}
+		c.Country = cc
 	}
 	if c.Language != "" && c.Language != "en" && c.Language != "de" && c.Language != "da" {
 		fields["language"] = "unknown"

@@ -155,9 +155,21 @@ func (s *Service) importRow(tx *store.Tx, actor audit.Actor, kind string, pid in
 		}
 	}
 	if de, ok := ledger.AsError(err); ok {
-		return de.Message, nil
+		return rejectReason(de), nil
 	}
 	return "", err
+}
+
+// rejectReason names the columns a refused row got wrong.
+func rejectReason(de *ledger.Error) string {
+	if len(de.Fields) == 0 {
+		return de.Message
+	}
+	parts := make([]string, len(de.Fields))
+	for i, f := range de.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return strings.Join(parts, "; ")
 }
 
 func resolvePerson(tx *store.Tx, id, email string) (int64, string) {

@@ -20,6 +20,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Service keeps linked records in one database.
@@ -172,6 +173,10 @@ func personKey(tx *store.Tx, personID int64) ([]byte, error) {
 
 func (in *ActivityInput) validate(now time.Time) error {
 	in.Kind, in.Subject, in.Author = strings.TrimSpace(in.Kind), strings.TrimSpace(in.Subject), strings.TrimSpace(in.Author)
+	if err := ledger.CheckTexts(ledger.OneLine("subject", in.Subject, 500), ledger.MultiLine("body", in.Body, 100_000),
+		ledger.OneLine("author", in.Author, textcheck.MaxName)); err != nil {
+		return err
+	}
 	switch {
 	case in.PersonID <= 0:
 		return invalid("person_id", "is required")
@@ -255,12 +260,15 @@ func (s *Service) Activities(ctx context.Context, personID int64) ([]Activity, e
 
 // AddDocument stores a document and its file.
 func (s *Service) AddDocument(ctx context.Context, actor audit.Actor, in DocumentInput) (*Document, error) {
-	in.Filename = strings.TrimSpace(in.Filename)
+	if e, bad := ledger.CheckFileName("filename", &in.Filename); bad {
+		return nil, invalid(e.Field, e.Message+" (a file name without path, at most 255 characters)")
+	}
+	if err := ledger.CheckTexts(ledger.OneLine("media_type", in.MediaType, textcheck.MaxMediaType)); err != nil {
+		return nil, err
+	}
 	switch {
 	case in.PersonID <= 0:
 		return nil, invalid("person_id", "is required")
-	case in.Filename == "" || len(in.Filename) > 255 || strings.ContainsAny(in.Filename, "/\\\x00"):
-		return nil, invalid("filename", "is required: a file name without path, at most 255 characters")
 	case len(in.Content) == 0:
 		return nil, invalid("content", "the file is empty")
 	case len(in.Content) > MaxDocument:
@@ -398,6 +406,9 @@ func (s *Service) Relationships(ctx context.Context, personID int64) ([]Relation
 func (in *BusinessRecordInput) validate() error {
 	in.Kind, in.Number, in.Currency = strings.TrimSpace(in.Kind), strings.TrimSpace(in.Number), strings.ToUpper(strings.TrimSpace(in.Currency))
 	in.IssuedOn = strings.TrimSpace(in.IssuedOn)
+	if err := ledger.CheckTexts(ledger.OneLine("number", in.Number, 100), ledger.MultiLine("description", in.Description, 2000)); err != nil {
+		return err
+	}
 	switch {
 	case in.PersonID <= 0:
 		return invalid("person_id", "is required")

@@ -24,6 +24,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Actions a sweep takes on an expired person.
@@ -179,6 +180,9 @@ func (s *Service) RetainUntil(ctx context.Context, personID int64) (string, erro
 // after, whatever their purposes' periods say. The change is audited under
 // the person's key.
 func (s *Service) SetRetainUntil(ctx context.Context, actor audit.Actor, personID int64, date, reason string) error {
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, textcheck.MaxReason)); err != nil {
+		return err
+	}
 	if date != "" {
 		d, err := ParseDate(date)
 		if err != nil {

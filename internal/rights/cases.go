@@ -11,6 +11,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Request types, by the GDPR article that grants the right.
@@ -138,6 +139,9 @@ func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in Reque
 		return nil, invalid("country", "must be an ISO 3166-1 alpha-2 code such as DE")
 	case len(in.Details) > 10_000:
 		return nil, invalid("details", "must be at most 10,000 characters")
+	}
+	if err := ledger.CheckTexts(ledger.MultiLine("details", in.Details, textcheck.MaxNote), ledger.OneLine("purpose", in.Purpose, textcheck.MaxShort)); err != nil {
+		return nil, err
 	}
 	if in.RequesterEmail != "" {
 		e, ok := ledger.NormalizeEmail(in.RequesterEmail)
@@ -469,6 +473,9 @@ func (s *Service) VerifyIdentity(ctx context.Context, actor audit.Actor, id int6
 	if method == "" || len(method) > 500 {
 		return nil, invalid("method", "say how the identity was verified (at most 500 characters)")
 	}
+	if err := ledger.CheckTexts(ledger.OneLine("method", method, 500)); err != nil {
+		return nil, err
+	}
 	return s.step(ctx, actor, id, "verify", "", func(tx *store.Tx, r *Request, now time.Time) (map[string]any, error) {
 		if !r.Open() {
 			return nil, closedErr()
@@ -524,6 +531,9 @@ func (s *Service) Extend(ctx context.Context, actor audit.Actor, id int64, reaso
 	reason = strings.TrimSpace(reason)
 	if len(reason) < 10 || len(reason) > 2000 {
 		return nil, invalid("reason", "give the reason for the extension (10 to 2,000 characters); the person must be told it")
+	}
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, 2000)); err != nil {
+		return nil, err
 	}
 	return s.step(ctx, actor, id, "extend", reason, func(tx *store.Tx, r *Request, now time.Time) (map[string]any, error) {
 		if !r.Open() {
@@ -583,6 +593,9 @@ func (s *Service) Complete(ctx context.Context, actor audit.Actor, id int64, out
 	if outcome == "" || len(outcome) > 2000 {
 		return nil, invalid("outcome", "say what was done (at most 2,000 characters)")
 	}
+	if err := ledger.CheckTexts(ledger.MultiLine("outcome", outcome, 2000)); err != nil {
+		return nil, err
+	}
 	return s.step(ctx, actor, id, "complete", "", func(tx *store.Tx, r *Request, now time.Time) (map[string]any, error) {
 		if !r.Open() {
 			return nil, closedErr()
@@ -601,6 +614,9 @@ func (s *Service) Reject(ctx context.Context, actor audit.Actor, id int64, reaso
 	if reason == "" || len(reason) > 2000 {
 		return nil, invalid("reason", "give the reason for the rejection (at most 2,000 characters)")
 	}
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, 2000)); err != nil {
+		return nil, err
+	}
 	return s.step(ctx, actor, id, "reject", "", func(tx *store.Tx, r *Request, now time.Time) (map[string]any, error) {
 		if !r.Open() {
 			return nil, closedErr()
@@ -614,6 +630,9 @@ func (s *Service) AddNote(ctx context.Context, actor audit.Actor, id int64, body
 	body = strings.TrimSpace(body)
 	if body == "" || len(body) > 10_000 {
 		return nil, invalid("body", "a note needs text (at most 10,000 characters)")
+	}
+	if err := ledger.CheckTexts(ledger.MultiLine("body", body, 10000)); err != nil {
+		return nil, err
 	}
 	return s.step(ctx, actor, id, "note", "", func(tx *store.Tx, r *Request, now time.Time) (map[string]any, error) {
 		if _, err := tx.Exec(`INSERT INTO rights_request_notes (request_id, at, author, body) VALUES (?, ?, ?, ?)`, id, store.Micros(now), actor.String(), body); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/outreach"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Erasure levels (GDPR Art. 17); each includes the ones below it.
@@ -289,6 +290,9 @@ type ErasureResult struct {
 // events. After level 3 the SQLite log is checkpointed, so that no copy of
 // the erased pages stays in it.
 func (s *Service) Erase(ctx context.Context, actor audit.Actor, requestID int64, level int, reason string) (*ErasureResult, error) {
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, textcheck.MaxReason)); err != nil {
+		return nil, err
+	}
 	var res *ErasureResult
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()

@@ -12,6 +12,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Kinds of recipient (GDPR Art. 4(9)): a processor working on the
@@ -67,9 +68,13 @@ func (in *RecipientInput) validate(tx *store.Tx) error {
 	if in.Language == "" {
 		in.Language = "en"
 	}
-	switch {
-	case in.Name == "" || len(in.Name) > 200:
+	if in.Name == "" {
 		return invalid("name", "must be 1 to 200 characters")
+	}
+	if err := ledger.CheckTexts(ledger.OneLine("name", in.Name, textcheck.MaxName)); err != nil {
+		return err
+	}
+	switch {
 	case !contains(RecipientKinds, in.Kind):
 		return invalid("kind", "must be one of "+strings.Join(RecipientKinds, ", "))
 	case in.Country != "" && !validCountry(in.Country):

@@ -8,12 +8,16 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Restrict freezes the person of a verified restriction request (GDPR
 // Art. 18): no edits, no consent changes, no mail, blocked in every list
 // check and export; API writes answer 423.
 func (s *Service) Restrict(ctx context.Context, actor audit.Actor, requestID int64, reason string) (*Request, error) {
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, textcheck.MaxReason)); err != nil {
+		return nil, err
+	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		_, pid, err := s.caseForTx(tx, requestID, TypeRestriction)
@@ -49,6 +53,9 @@ func (s *Service) LiftRestriction(ctx context.Context, actor audit.Actor, person
 	if len(reason) < 5 || len(reason) > 2000 {
 		return invalid("reason", "say why the restriction ends and that the person was told (5 to 2,000 characters)")
 	}
+	if err := ledger.CheckTexts(ledger.MultiLine("reason", reason, textcheck.MaxReason)); err != nil {
+		return err
+	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		var status string
@@ -74,6 +81,9 @@ func (s *Service) LiftRestriction(ctx context.Context, actor audit.Actor, person
 // 21) to one purpose, whatever its legal basis: the request's purpose, or
 // the one named. For direct marketing it is absolute.
 func (s *Service) Object(ctx context.Context, actor audit.Actor, requestID int64, purpose string) (*ledger.ConsentEvent, error) {
+	if err := ledger.CheckTexts(ledger.OneLine("purpose", purpose, textcheck.MaxShort)); err != nil {
+		return nil, err
+	}
 	var ev *ledger.ConsentEvent
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		r, pid, err := s.caseForTx(tx, requestID, TypeObjection)

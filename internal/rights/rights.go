@@ -18,6 +18,7 @@ import (
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Service handles data-subject requests over one database.
@@ -122,9 +123,14 @@ func (s *Service) Holidays(ctx context.Context, country string) ([]Holiday, erro
 	return out, rows.Err()
 }
 
+// validCountry reports whether c is an ISO 3166-1 alpha-2 code (upper case).
 func validCountry(c string) bool {
-	return len(c) == 2 && strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
+	n, ok := textcheck.Country(c)
+	return ok && n == c
 }
+
+// maxHolidays bounds the holidays stored for one country.
+const maxHolidays = 1000
 
 // SetHolidays replaces a country's public holidays. Deadlines already
 // computed stay as they are.
@@ -133,6 +139,9 @@ func (s *Service) SetHolidays(ctx context.Context, actor audit.Actor, country st
 	if !validCountry(country) {
 		return invalid("country", "must be an ISO 3166-1 alpha-2 code such as DE")
 	}
+	if len(days) > maxHolidays {
+		return invalid("holidays", fmt.Sprintf("at most %d holidays per country", maxHolidays))
+	}
 	seen := map[string]bool{}
 	for i, h := range days {
 		d, err := ParseDate(strings.TrimSpace(h.Day))
@@ -140,8 +149,8 @@ func (s *Service) SetHolidays(ctx context.Context, actor audit.Actor, country st
 			return invalid(fmt.Sprintf("holidays[%d].day", i), "must be a date (YYYY-MM-DD)")
 		}
 		days[i].Day = d.String()
-		if len(h.Name) > 200 {
-			return invalid(fmt.Sprintf("holidays[%d].name", i), "must be at most 200 characters")
+		if bad := textcheck.Line(strings.TrimSpace(h.Name), textcheck.MaxName); bad != textcheck.OK {
+			return invalid(fmt.Sprintf("holidays[%d].name", i), bad.Message(textcheck.MaxName))
 		}
 		if seen[days[i].Day] {
 			return invalid(fmt.Sprintf("holidays[%d].day", i), "is listed twice")

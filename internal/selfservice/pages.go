@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,7 +135,12 @@ func (h *Handler) rectify(w http.ResponseWriter, r *http.Request, tp tokenPage) 
 	applied, err := h.svc.Rectify(r.Context(), tp.person, c, h.client(r))
 	var ie *outreach.InputError
 	if errors.As(err, &ie) {
-		h.showPreferences(w, r, tp, http.StatusUnprocessableEntity, translate(tp.lang, "error.invalid"))
+		var labels []string // the fields to correct, in the visitor's words
+		for f := range ie.Fields {
+			labels = append(labels, translate(tp.lang, "pref."+f))
+		}
+		slices.Sort(labels)
+		h.showPreferences(w, r, tp, http.StatusUnprocessableEntity, translate(tp.lang, "error.invalid")+" "+strings.Join(labels, ", "))
 		return
 	}
 	if err != nil {

@@ -79,6 +79,9 @@ func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement written with ? placeholders.
 func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	if st := tx.cached(query); st != nil {
 		return st.ExecContext(tx.ctx, args...)
 	}
@@ -108,6 +111,9 @@ func (tx *Tx) Prepare(query string) (*sql.Stmt, error) {
 
 // InsertID runs an INSERT … RETURNING id and returns the id.
 func (tx *Tx) InsertID(query string, args ...any) (int64, error) {
+	if err := checkText(args); err != nil {
+		return 0, err
+	}
 	var id int64
 	err := tx.tx.QueryRowContext(tx.ctx, tx.db.Q(query+" RETURNING id"), args...).Scan(&id)
 	return id, err

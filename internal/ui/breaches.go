@@ -221,7 +221,7 @@ func formError(p page, err error, bad string) (string, int, bool) {
 		return translate(p.Lang, "error.invalid", bad), http.StatusUnprocessableEntity, true
 	}
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
-		return translate(p.Lang, "error.invalid", de.Message), domainStatus(de), true
+		return translate(p.Lang, "error.invalid", de.Detail()), domainStatus(de), true
 	}
 	return "", 0, false
 }

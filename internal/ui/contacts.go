@@ -115,7 +115,7 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	ps, next, err := s.ledger.ListPersons(ctx, f)
 	if de, ok := ledger.AsError(err); ok {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", de.Message))
+		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", de.Detail()))
 		return
 	}
 	var purposes []*ledger.Purpose
@@ -301,7 +301,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 	})
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
 		// The dialog again, with the reason.
-		p.Error = translate(p.Lang, "error.invalid", de.Message)
+		p.Error = translate(p.Lang, "error.invalid", de.Detail())
 		s.renderCard(w, r, p, id, domainStatus(de), true)
 		return
 	}
@@ -377,11 +377,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	person, err := s.ledger.CreatePerson(r.Context(), audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}, in)
 	if de, ok := ledger.AsError(err); ok {
-		msg := de.Message
-		for _, f := range de.Fields {
-			msg += "; " + f.Field + ": " + f.Message
-		}
-		p.Error = translate(p.Lang, "error.invalid", msg)
+		p.Error = translate(p.Lang, "error.invalid", de.Detail())
 		s.renderNewContact(w, r, p, http.StatusUnprocessableEntity, in)
 		return
 	}

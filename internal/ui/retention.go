@@ -169,7 +169,7 @@ func (s *Server) setContactRetention(w http.ResponseWriter, r *http.Request, p p
 			s.failErr(w, p, lerr, "contact card")
 			return
 		}
-		d.RetentionError = translate(p.Lang, "error.invalid", de.Message)
+		d.RetentionError = translate(p.Lang, "error.invalid", de.Detail())
 		p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
 		s.render(w, domainStatus(de), "contact", p)
 		return

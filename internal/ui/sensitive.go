@@ -142,7 +142,7 @@ func (s *Server) setSensitive(w http.ResponseWriter, r *http.Request, p page) {
 			s.failErr(w, p, lerr, "contact card")
 			return
 		}
-		d.SensitiveError = translate(p.Lang, "error.invalid", de.Message)
+		d.SensitiveError = translate(p.Lang, "error.invalid", de.Detail())
 		p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
 		s.render(w, domainStatus(de), "contact", p)
 		return

@@ -222,7 +222,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 // tells nothing of the cause.
 func (s *Server) failErr(w http.ResponseWriter, p page, err error, what string) {
 	if de, ok := ledger.AsError(err); ok {
-		msg := translate(p.Lang, "error.invalid", de.Message)
+		msg := translate(p.Lang, "error.invalid", de.Detail())
 		if de.Kind == ledger.KindNotFound {
 			msg = translate(p.Lang, "error.notfound")
 		}

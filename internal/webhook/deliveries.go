@@ -13,6 +13,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Delivery is one event to one subscription, with its attempts.
@@ -83,6 +84,9 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
 	if f.EventType != "" {
+		if bad := textcheck.Line(f.EventType, textcheck.MaxShort); bad != textcheck.OK {
+			return nil, invalid("event_type", bad.Message(textcheck.MaxShort))
+		}
 		where, args = append(where, "event_type = ?"), append(args, f.EventType)
 	}
 	if f.Before > 0 {

@@ -12,7 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
+	"github.com/consento/consento/internal/textcheck"
 )
 
 // Subscription is an external receiver of chosen event types. Its secret
@@ -46,6 +48,9 @@ const RotationGrace = 24 * time.Hour
 
 func (s *Service) check(ctx context.Context, in *SubscriptionInput) error {
 	in.URL, in.Description = strings.TrimSpace(in.URL), strings.TrimSpace(in.Description)
+	if err := ledger.CheckTexts(ledger.OneLine("url", in.URL, textcheck.MaxURL), ledger.OneLine("description", in.Description, 500)); err != nil {
+		return err
+	}
 	if err := s.CheckURL(ctx, in.URL); err != nil {
 		return err
 	}
