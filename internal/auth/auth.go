@@ -21,6 +21,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/ratelimit"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -74,10 +75,13 @@ func (t *Token) Actor() audit.Actor {
 
 // Service manages users and tokens.
 type Service struct {
-	db       *store.DB
-	mu       sync.Mutex
-	cache    map[[32]byte]cachedToken
-	throttle throttle
+	db    *store.DB
+	mu    sync.Mutex
+	cache map[[32]byte]cachedToken
+
+	limiter     *ratelimit.Limiter
+	loginLimits LoginLimits
+	hashSlots   chan struct{} // see MaxConcurrentHashes
 }
 
 type cachedToken struct {
@@ -91,7 +95,8 @@ const tokenCacheTTL = 5 * time.Second
 
 // New returns the service over db.
 func New(db *store.DB) *Service {
-	return &Service{db: db, cache: map[[32]byte]cachedToken{}}
+	return &Service{db: db, cache: map[[32]byte]cachedToken{}, limiter: ratelimit.New(db), loginLimits: DefaultLoginLimits(),
+		hashSlots: make(chan struct{}, MaxConcurrentHashes)}
 }
 
 var argonParams = struct {
@@ -150,11 +155,14 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, email, name
 	if len([]rune(password)) < MinPasswordLength {
 		return nil, invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	}
+	if len(password) > maxPasswordBytes {
+		return nil, invalid("password", fmt.Sprintf("must be at most %d bytes", maxPasswordBytes))
+	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		name = e
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
