@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/consento/consento/internal/ratelimit"
@@ -52,7 +53,7 @@ const hashQueueWait = 2 * time.Second
 // hashSlot waits for a slot to hash a password in; ok=false when none
 // came free within hashQueueWait.
 func (s *Service) hashSlot(ctx context.Context) (release func(), ok bool) {
-	release = func() { <-s.hashSlots }
+	release = s.releaseHashSlot
 	select {
 	case s.hashSlots <- struct{}{}:
 		return release, true
@@ -76,8 +77,15 @@ func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	defer func() { <-s.hashSlots }()
+	defer s.releaseHashSlot()
 	return HashPassword(pw)
+}
+
+func (s *Service) releaseHashSlot() {
+	// Hand the hash's 64 MiB back before the next hash asks for its own,
+	// rather than letting the heap grow to twice the live size.
+	runtime.GC()
+	<-s.hashSlots
 }
 
 // loginReservation is an attempt counted before its password is checked.
