@@ -44,6 +44,35 @@ var Scopes = []string{
 	"audit:read",
 }
 
+// scopeRoles names, for each scope, the roles whose members may put it on
+// a token they create: what the role may do in the staff UI, never more
+// (a token must not lift its creator above their role). Each scopes_*.go
+// file adds its scopes here with their roles.
+var scopeRoles = map[string][]string{
+	"persons:read":   Roles,
+	"persons:write":  {RoleAdmin, RolePrivacyOfficer, RoleStaff},
+	"consents:read":  Roles,
+	"consents:write": {RoleAdmin, RolePrivacyOfficer, RoleStaff},
+	"config:read":    Roles,
+	"config:write":   {RoleAdmin, RolePrivacyOfficer},
+	"audit:read":     {RoleAdmin, RolePrivacyOfficer},
+}
+
+// RoleGrants reports whether a member of role may put scope on a token.
+func RoleGrants(role, scope string) bool { return slices.Contains(scopeRoles[scope], role) }
+
+// ScopesFor lists the scopes a member of role may put on a token, in the
+// order of Scopes.
+func ScopesFor(role string) []string {
+	var out []string
+	for _, sc := range Scopes {
+		if RoleGrants(role, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
 // User is a staff member.
 type User struct {
 	ID        int64     `json:"id"`
@@ -233,18 +262,42 @@ func (s *Service) Users(ctx context.Context) ([]User, error) {
 // TokenPrefix starts every Consento API token, so secret scanners find them.
 const TokenPrefix = "cns_"
 
-// CreateToken issues a token and returns it with its secret.
+// CreateToken issues a token with any scopes and returns it with its
+// secret: for the operator (consento token create), who runs the server
+// anyway. Tokens staff create go through CreateTokenAs.
 func (s *Service) CreateToken(ctx context.Context, actor audit.Actor, name string, scopes []string, ttl time.Duration) (*Token, string, error) {
+	return s.createToken(ctx, actor, "", name, scopes, ttl)
+}
+
+// CreateTokenAs issues a token for a staff member of role: only scopes
+// that role grants (ScopesFor); any other is refused with a field error.
+func (s *Service) CreateTokenAs(ctx context.Context, actor audit.Actor, role, name string, scopes []string, ttl time.Duration) (*Token, string, error) {
+	if !slices.Contains(Roles, role) {
+		return nil, "", invalid("role", "is not a staff role: "+strings.Join(Roles, ", "))
+	}
+	return s.createToken(ctx, actor, role, name, scopes, ttl)
+}
+
+// createToken issues a token; role "" is the operator, who may grant any
+// scope.
+func (s *Service) createToken(ctx context.Context, actor audit.Actor, role, name string, scopes []string, ttl time.Duration) (*Token, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, "", invalid("name", "is required")
 	}
+	offer := Scopes
+	if role != "" {
+		offer = ScopesFor(role)
+	}
 	if len(scopes) == 0 {
-		return nil, "", invalid("scopes", "at least one scope is required: "+strings.Join(Scopes, ", "))
+		return nil, "", invalid("scopes", "at least one scope is required: "+strings.Join(offer, ", "))
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(Scopes, sc) {
-			return nil, "", invalid("scopes", fmt.Sprintf("unknown scope %q: use %s", sc, strings.Join(Scopes, ", ")))
+			return nil, "", invalid("scopes", fmt.Sprintf("unknown scope %q: use %s", sc, strings.Join(offer, ", ")))
+		}
+		if role != "" && !RoleGrants(role, sc) {
+			return nil, "", invalid("scopes", fmt.Sprintf("%s is beyond what your role (%s) may do; a token you create may hold only %s", sc, role, strings.Join(offer, ", ")))
 		}
 	}
 	raw := make([]byte, 32)
