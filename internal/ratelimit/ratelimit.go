@@ -116,6 +116,10 @@ func (l *Limiter) Take(ctx context.Context, name string, r Rate, value string) (
 	}
 	var res takeResult
 	err = l.db.Write(ctx, func(tx *store.Tx) error {
+		// Read the clock inside the transaction, which every instance's
+		// writes pass one at a time: a request that commits later never
+		// carries an earlier time.
+		now = l.now().UnixMicro()
 		var err error
 		res, err = l.takeTx(tx, key, r, now)
 		if err != nil {
