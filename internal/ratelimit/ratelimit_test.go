@@ -3,7 +3,9 @@ package ratelimit_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,5 +145,29 @@ func TestBackoffDelays(t *testing.T) {
 		if got := b.Delay(n); got != d {
 			t.Errorf("delay after %d failures: %s, want %s", n, got, d)
 		}
+	}
+}
+
+// BenchmarkTake is the cost a rate limit adds to a public page: one
+// conditional UPSERT through the batching writer, from parallel clients
+// over 1,000 addresses.
+func BenchmarkTake(b *testing.B) {
+	for _, e := range []storetest.Engine{storetest.SQLite, storetest.Postgres} {
+		b.Run(string(e), func(b *testing.B) {
+			db := storetest.Open(b, e)
+			l := ratelimit.New(db)
+			r := ratelimit.PerSecond(1e6, 1e6)
+			ctx := context.Background()
+			var n atomic.Int64
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := l.Take(ctx, "bench", r, strconv.FormatInt(n.Add(1)%1000, 10)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
