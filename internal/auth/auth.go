@@ -21,6 +21,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/ratelimit"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
 )
@@ -42,6 +43,35 @@ var Scopes = []string{
 	"consents:read", "consents:write",
 	"config:read", "config:write",
 	"audit:read",
+}
+
+// scopeRoles names, for each scope, the roles whose members may put it on
+// a token they create: what the role may do in the staff UI, never more
+// (a token must not lift its creator above their role). Each scopes_*.go
+// file adds its scopes here with their roles.
+var scopeRoles = map[string][]string{
+	"persons:read":   Roles,
+	"persons:write":  {RoleAdmin, RolePrivacyOfficer, RoleStaff},
+	"consents:read":  Roles,
+	"consents:write": {RoleAdmin, RolePrivacyOfficer, RoleStaff},
+	"config:read":    Roles,
+	"config:write":   {RoleAdmin, RolePrivacyOfficer},
+	"audit:read":     {RoleAdmin, RolePrivacyOfficer},
+}
+
+// RoleGrants reports whether a member of role may put scope on a token.
+func RoleGrants(role, scope string) bool { return slices.Contains(scopeRoles[scope], role) }
+
+// ScopesFor lists the scopes a member of role may put on a token, in the
+// order of Scopes.
+func ScopesFor(role string) []string {
+	var out []string
+	for _, sc := range Scopes {
+		if RoleGrants(role, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // User is a staff member.
@@ -75,10 +105,13 @@ func (t *Token) Actor() audit.Actor {
 
 // Service manages users and tokens.
 type Service struct {
-	db       *store.DB
-	mu       sync.Mutex
-	cache    map[[32]byte]cachedToken
-	throttle throttle
+	db    *store.DB
+	mu    sync.Mutex
+	cache map[[32]byte]cachedToken
+
+	limiter     *ratelimit.Limiter
+	loginLimits LoginLimits
+	hashSlots   chan struct{} // see MaxConcurrentHashes
 }
 
 type cachedToken struct {
@@ -92,7 +125,8 @@ const tokenCacheTTL = 5 * time.Second
 
 // New returns the service over db.
 func New(db *store.DB) *Service {
-	return &Service{db: db, cache: map[[32]byte]cachedToken{}}
+	return &Service{db: db, cache: map[[32]byte]cachedToken{}, limiter: ratelimit.New(db), loginLimits: DefaultLoginLimits(),
+		hashSlots: make(chan struct{}, MaxConcurrentHashes)}
 }
 
 var argonParams = struct {
@@ -136,8 +170,6 @@ func invalid(field, msg string) error {
 	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: "some fields are invalid", Fields: []ledger.FieldError{{Field: field, Message: msg}}}
 }
 
-// maxPassword bounds a new password (hashing a huge one costs the server).
-const maxPassword = 1024
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 12
@@ -154,8 +186,8 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, email, name
 	if len([]rune(password)) < MinPasswordLength {
 		return nil, invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	}
-	if len(password) > maxPassword {
-		return nil, invalid("password", fmt.Sprintf("must be at most %d bytes", maxPassword))
+	if len(password) > maxPasswordBytes {
+		return nil, invalid("password", fmt.Sprintf("must be at most %d bytes", maxPasswordBytes))
 	}
 	name = strings.TrimSpace(name)
 	if err := ledger.CheckTexts(ledger.OneLine("name", name, textcheck.MaxName)); err != nil {
@@ -164,7 +196,7 @@ func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, email, name
 	if name == "" {
 		name = e
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -235,8 +267,25 @@ func (s *Service) Users(ctx context.Context) ([]User, error) {
 // TokenPrefix starts every Consento API token, so secret scanners find them.
 const TokenPrefix = "cns_"
 
-// CreateToken issues a token and returns it with its secret.
+// CreateToken issues a token with any scopes and returns it with its
+// secret: for the operator (consento token create), who runs the server
+// anyway. Tokens staff create go through CreateTokenAs.
 func (s *Service) CreateToken(ctx context.Context, actor audit.Actor, name string, scopes []string, ttl time.Duration) (*Token, string, error) {
+	return s.createToken(ctx, actor, "", name, scopes, ttl)
+}
+
+// CreateTokenAs issues a token for a staff member of role: only scopes
+// that role grants (ScopesFor); any other is refused with a field error.
+func (s *Service) CreateTokenAs(ctx context.Context, actor audit.Actor, role, name string, scopes []string, ttl time.Duration) (*Token, string, error) {
+	if !slices.Contains(Roles, role) {
+		return nil, "", invalid("role", "is not a staff role: "+strings.Join(Roles, ", "))
+	}
+	return s.createToken(ctx, actor, role, name, scopes, ttl)
+}
+
+// createToken issues a token; role "" is the operator, who may grant any
+// scope.
+func (s *Service) createToken(ctx context.Context, actor audit.Actor, role, name string, scopes []string, ttl time.Duration) (*Token, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, "", invalid("name", "is required")
@@ -244,12 +293,19 @@ func (s *Service) CreateToken(ctx context.Context, actor audit.Actor, name strin
 	if err := ledger.CheckTexts(ledger.OneLine("name", name, textcheck.MaxName)); err != nil {
 		return nil, "", err
 	}
+	offer := Scopes
+	if role != "" {
+		offer = ScopesFor(role)
+	}
 	if len(scopes) == 0 {
-		return nil, "", invalid("scopes", "at least one scope is required: "+strings.Join(Scopes, ", "))
+		return nil, "", invalid("scopes", "at least one scope is required: "+strings.Join(offer, ", "))
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(Scopes, sc) {
-			return nil, "", invalid("scopes", fmt.Sprintf("unknown scope %q: use %s", sc, strings.Join(Scopes, ", ")))
+			return nil, "", invalid("scopes", fmt.Sprintf("unknown scope %q: use %s", sc, strings.Join(offer, ", ")))
+		}
+		if role != "" && !RoleGrants(role, sc) {
+			return nil, "", invalid("scopes", fmt.Sprintf("%s is beyond what your role (%s) may do; a token you create may hold only %s", sc, role, strings.Join(offer, ", ")))
 		}
 	}
 	raw := make([]byte, 32)

@@ -5,4 +5,6 @@ package auth
 // notifying the persons.
 func init() {
 	Scopes = append(Scopes, "breaches:read", "breaches:write")
+	scopeRoles["breaches:read"] = []string{RoleAdmin, RolePrivacyOfficer}
+	scopeRoles["breaches:write"] = []string{RoleAdmin, RolePrivacyOfficer}
 }

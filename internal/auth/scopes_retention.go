@@ -4,4 +4,6 @@ package auth
 // sweeps, and changing settings, manual retention dates and running sweeps.
 func init() {
 	Scopes = append(Scopes, "retention:read", "retention:write")
+	scopeRoles["retention:read"] = []string{RoleAdmin, RolePrivacyOfficer}
+	scopeRoles["retention:write"] = []string{RoleAdmin, RolePrivacyOfficer}
 }

@@ -4,4 +4,5 @@ package auth
 // stated reason); every other answer shows such values masked.
 func init() {
 	Scopes = append(Scopes, "sensitive:unmask")
+	scopeRoles["sensitive:unmask"] = []string{RoleAdmin, RolePrivacyOfficer}
 }

@@ -4,4 +4,5 @@ package auth
 // delivery log, replays and test events.
 func init() {
 	Scopes = append(Scopes, "webhooks:admin")
+	scopeRoles["webhooks:admin"] = []string{RoleAdmin}
 }

@@ -7,7 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
-	"strings"
+	"fmt"
 	"sync"
 	"time"
 
@@ -21,33 +21,67 @@ const SessionTTL = 12 * time.Hour
 // ErrBadLogin is the one answer to a failed login, whatever failed.
 var ErrBadLogin = errors.New("auth: wrong e-mail address or password")
 
-// ErrThrottled means too many failed logins from this address or for
-// this account; the caller should answer as for a bad login.
-var ErrThrottled = errors.New("auth: too many failed logins, try again later")
+// ErrThrottled means too many login attempts from this address or for
+// this account, or too many at once on this server: errors.Is matches a
+// *ThrottledError, which tells how long to wait.
+var ErrThrottled = errors.New("auth: too many login attempts, try again later")
 
-// Authenticate checks a staff user's password. Failures are throttled per
-// account and per client address; every failure looks the same.
+// ThrottledError is a login refused before the password was checked.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("auth: too many login attempts, try again in %s", e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrThrottled) match.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// maxPasswordBytes bounds what a login hashes.
+const maxPasswordBytes = 1024
+
+// Authenticate checks a staff user's password. The attempt is counted in
+// the database before the password is hashed (see throttle.go), so
+// simultaneous attempts cannot all slip under the limits and every
+// instance on the database counts against the same limits; at most
+// MaxConcurrentHashes passwords are hashed at once. Every failure looks
+// the same, whether the account exists or not.
 func (s *Service) Authenticate(ctx context.Context, email, password, client string) (*User, error) {
 	norm, _ := ledger.NormalizeEmail(email)
-	if s.throttle.blocked(norm, client) {
-		return nil, ErrThrottled
+	res, err := s.reserveLogin(ctx, norm, client)
+	if err != nil {
+		return nil, err
+	}
+	if !res.ok {
+		return nil, &ThrottledError{RetryAfter: res.wait}
+	}
+	if len(password) > maxPasswordBytes {
+		return nil, ErrBadLogin
 	}
 	var u User
 	var hash string
 	var disabled, created int64
-	err := s.db.QueryRow(ctx, `SELECT id, email, name, role, language, password_hash, disabled, created_at FROM users WHERE email = ?`, norm).
+	err = s.db.QueryRow(ctx, `SELECT id, email, name, role, language, password_hash, disabled, created_at FROM users WHERE email = ?`, norm).
 		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &hash, &disabled, &created)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
+	release, waited := s.hashSlot(ctx)
+	if !waited {
+		return nil, &ThrottledError{RetryAfter: time.Second}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		hash = dummyHash() // spend the same time as for a known account
 	}
-	if !CheckPassword(hash, password) || err != nil || disabled != 0 {
-		s.throttle.fail(norm, client)
+	good := CheckPassword(hash, password)
+	release()
+	if !good || err != nil || disabled != 0 {
 		return nil, ErrBadLogin
 	}
-	s.throttle.reset(norm)
+	if err := s.loginSucceeded(ctx, res); err != nil {
+		return nil, err
+	}
 	u.CreatedAt = store.FromMicros(created)
 	return &u, nil
 }
@@ -112,62 +146,4 @@ func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// throttle counts failed logins per account and per client address in a
-// sliding window; past the limit, logins are refused until it passes.
-type throttle struct {
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-const (
-	throttleWindow = 15 * time.Minute
-	throttleMax    = 5
-)
-
-func (t *throttle) keys(email, client string) []string {
-	return []string{"account:" + strings.ToLower(email), "client:" + client}
-}
-
-func (t *throttle) blocked(email, client string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range t.keys(email, client) {
-		if len(t.recent(k)) >= throttleMax {
-			return true
-		}
-	}
-	return false
-}
-
-func (t *throttle) recent(k string) []time.Time {
-	cut := time.Now().Add(-throttleWindow)
-	fs := t.failures[k]
-	for len(fs) > 0 && fs[0].Before(cut) {
-		fs = fs[1:]
-	}
-	if len(fs) == 0 {
-		delete(t.failures, k)
-	} else {
-		t.failures[k] = fs
-	}
-	return fs
-}
-
-func (t *throttle) fail(email, client string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.failures == nil || len(t.failures) > 100_000 {
-		t.failures = map[string][]time.Time{}
-	}
-	for _, k := range t.keys(email, client) {
-		t.failures[k] = append(t.recent(k), time.Now())
-	}
-}
-
-func (t *throttle) reset(email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.failures, "account:"+strings.ToLower(email))
 }

@@ -92,8 +92,8 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	l := visitorLang(r)
-	if !h.perToken.allow("f:" + tok) {
-		h.limited(w, r)
+	if ok, wait := h.perToken.allow(r.Context(), "f:"+tok); !ok {
+		h.limited(w, r, wait)
 		return
 	}
 	h.render(w, http.StatusOK, "confirm", view{Lang: l, Title: translate(l, "confirm.title"), CSRF: h.csrf("confirm", tok), Base: "/f/confirm/" + tok})
@@ -102,8 +102,8 @@ func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	l := visitorLang(r)
-	if !h.perToken.allow("f:" + tok) {
-		h.limited(w, r)
+	if ok, wait := h.perToken.allow(r.Context(), "f:"+tok); !ok {
+		h.limited(w, r, wait)
 		return
 	}
 	if !h.csrfOK(r, "confirm", tok) {

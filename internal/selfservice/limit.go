@@ -1,59 +1,49 @@
 package selfservice
 
 import (
-	"sync"
+	"context"
+	"log/slog"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/consento/consento/internal/ratelimit"
 )
 
-// limiter is a token bucket per key (an IP address, a link), forgetting
-// keys it has not seen for ten minutes.
+// limiter is one of the public pages' rate limits (per IP address, per
+// link), kept in the database so that every instance behind a load
+// balancer counts against the same budget.
 type limiter struct {
-	off   bool
-	r     rate.Limit
-	burst int
-
-	mu    sync.Mutex
-	keys  map[string]*bucket
-	swept time.Time
+	off  bool
+	name string
+	rate ratelimit.Rate
+	db   *ratelimit.Limiter
+	log  *slog.Logger
 }
 
-type bucket struct {
-	l    *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter(perSecond, def float64, burst int) *limiter {
+// newLimiter is perSecond requests a second with a burst (at least one
+// second's worth); zero takes def, negative switches the limit off.
+func newLimiter(db *ratelimit.Limiter, log *slog.Logger, name string, perSecond, def float64, burst int) *limiter {
 	switch {
 	case perSecond < 0:
 		return &limiter{off: true}
 	case perSecond == 0:
 		perSecond = def
 	}
-	return &limiter{r: rate.Limit(perSecond), burst: max(burst, int(perSecond)), keys: map[string]*bucket{}, swept: time.Now()}
+	return &limiter{name: name, rate: ratelimit.PerSecond(perSecond, max(burst, int(perSecond))), db: db, log: log}
 }
 
-func (l *limiter) allow(key string) bool {
+// allow spends one request of key; when refused it says how long to wait.
+// A database failure lets the request through (the page itself will
+// answer for the failure) rather than refusing everyone.
+func (l *limiter) allow(ctx context.Context, key string) (bool, time.Duration) {
 	if l.off {
-		return true
+		return true, 0
 	}
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
-		for k, b := range l.keys {
-			if now.Sub(b.seen) > 10*time.Minute {
-				delete(l.keys, k)
-			}
+	ok, wait, err := l.db.Take(ctx, l.name, l.rate, key)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Error("rate limit", "limit", l.name, "err", err)
 		}
-		l.swept = now
+		return true, 0
 	}
-	b := l.keys[key]
-	if b == nil {
-		b = &bucket{l: rate.NewLimiter(l.r, l.burst)}
-		l.keys[key] = b
-	}
-	b.seen = now
-	return b.l.AllowN(now, 1)
+	return ok, wait
 }

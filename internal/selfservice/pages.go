@@ -48,8 +48,8 @@ type tokenPage struct {
 func (h *Handler) withPerson(next func(http.ResponseWriter, *http.Request, tokenPage)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := r.PathValue("token")
-		if !h.perToken.allow("p:" + tok) {
-			h.limited(w, r)
+		if ok, wait := h.perToken.allow(r.Context(), "p:"+tok); !ok {
+			h.limited(w, r, wait)
 			return
 		}
 		pid, lang, err := h.svc.PersonForToken(r.Context(), tok)
@@ -74,8 +74,8 @@ var flashes = map[string]string{
 // preferencesPage is GET /p/{token}: the whole read in two queries.
 func (h *Handler) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
-	if !h.perToken.allow("p:" + tok) {
-		h.limited(w, r)
+	if ok, wait := h.perToken.allow(r.Context(), "p:"+tok); !ok {
+		h.limited(w, r, wait)
 		return
 	}
 	prefs, err := h.svc.PreferencesForToken(r.Context(), tok)

@@ -15,13 +15,17 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
+	"github.com/consento/consento/internal/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -37,6 +41,7 @@ type Options struct {
 	// PerIP is the sustained requests per second one IP address may make
 	// (default 5, burst 30); PerToken the same for one link (default 2,
 	// burst 20). Zero keeps the default, negative switches the limit off.
+	// The limits live in the database: all instances share them.
 	PerIP, PerToken float64
 	// Proxies are the load balancers whose X-Forwarded-For names the
 	// client: for the rate limits and the IP address kept as evidence.
@@ -62,8 +67,9 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 	}
 	h := &Handler{svc: svc, log: log, pages: map[string]*template.Template{}, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	h.proxies = opts.Proxies
-	h.perIP = newLimiter(opts.PerIP, 5, 30)
-	h.perToken = newLimiter(opts.PerToken, 2, 20)
+	limits := ratelimit.New(svc.DB())
+	h.perIP = newLimiter(limits, log, "public/ip", opts.PerIP, 5, 30)
+	h.perToken = newLimiter(limits, log, "public/link", opts.PerToken, 2, 20)
 	funcs := template.FuncMap{
 		"t":    func(lang, key string, args ...any) string { return translate(lang, key, args...) },
 		"list": func(v ...string) []string { return v },
@@ -115,8 +121,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
-	if !h.perIP.allow(h.proxies.ClientIP(r)) {
-		h.limited(w, r)
+	if ok, wait := h.perIP.allow(r.Context(), h.proxies.ClientIP(r)); !ok {
+		h.limited(w, r, wait)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -129,8 +135,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
 }
 
-func (h *Handler) limited(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", "10")
+func (h *Handler) limited(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 	l := visitorLang(r)
 	h.message(w, http.StatusTooManyRequests, l, translate(l, "error.title"), translate(l, "error.limited"), false)
 }

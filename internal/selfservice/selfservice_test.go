@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -386,20 +390,80 @@ func TestGlobalPrivacyControl(t *testing.T) {
 	})
 }
 
-func TestRateLimitPerIP(t *testing.T) {
-	e := newEnv(t, storetest.SQLite, selfservice.Options{PerIP: 0.001, PerToken: -1})
-	codes := map[int]int{}
-	for range 40 {
-		code, _, _ := e.do("GET", "/p/", nil)
-		codes[code]++
-	}
-	if codes[429] == 0 || codes[200] == 0 {
-		t.Fatalf("40 requests from one address: %v", codes)
-	}
-	code, body, h := e.do("GET", "/f/newsletter", nil)
-	if code != 429 || h.Get("Retry-After") == "" || !strings.Contains(body, "Too many requests") {
-		t.Fatalf("limited: %d %v", code, h)
-	}
+// The per-IP and per-link limits hold across two instances on one
+// database: two servers behind a load balancer give a visitor no more
+// requests than one. A refused request says how long to wait.
+func TestRateLimitsHoldAcrossInstances(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		ctx := context.Background()
+		opts := storetest.Options(t, eng)
+		var urls []string
+		for range 2 {
+			db, err := store.Open(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l := ledger.New(db)
+			if err := l.Seed(ctx); err != nil {
+				t.Fatal(err)
+			}
+			svc := outreach.New(db, l, outreach.Config{PublicURL: "https://consent.example.com", Controller: "Example Ltd"})
+			if err := svc.Init(ctx); err != nil {
+				t.Fatal(err)
+			}
+			h, err := selfservice.New(svc, quiet, selfservice.Options{PerIP: 0.001, PerToken: 0.001})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			urls = append(urls, srv.URL)
+		}
+		get := func(url string) (int, string, http.Header) {
+			res, err := http.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b), res.Header
+		}
+		// n simultaneous requests for path, alternating between the instances.
+		count := func(n int, path string) map[int]int {
+			codes := map[int]int{}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					code, _, _ := get(urls[i%2] + path)
+					mu.Lock()
+					codes[code]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			return codes
+		}
+		// One link allows a burst of 20; every request also counts against
+		// the address's burst of 30.
+		if codes := count(25, "/u/some-link"); codes[429] != 5 {
+			t.Fatalf("25 requests for one link over two instances: %v; want 20 answered and 5 refused", codes)
+		}
+		if codes := count(10, "/p/"); codes[429] != 5 || codes[200] != 5 {
+			t.Fatalf("10 more requests from the address: %v; want 5 answered and 5 refused", codes)
+		}
+		code, body, h := get(urls[1] + "/p/")
+		if code != 429 || !strings.Contains(body, "Too many requests") {
+			t.Fatalf("limited: %d", code)
+		}
+		if s, _ := strconv.Atoi(h.Get("Retry-After")); s < 900 || s > 1000 {
+			t.Fatalf("Retry-After %q; want the time until the next request is allowed (about 1000 s)", h.Get("Retry-After"))
+		}
+	})
 }
 
 func TestConsentRequestMailing(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 // (RFC 8058 section 3.2).
 func (h *Handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
-	if !h.perToken.allow("u:" + tok) {
-		h.limited(w, r)
+	if ok, wait := h.perToken.allow(r.Context(), "u:"+tok); !ok {
+		h.limited(w, r, wait)
 		return
 	}
 	p, pu, err := h.svc.UnsubscribePurpose(r.Context(), tok)
@@ -31,8 +31,8 @@ func (h *Handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // button gets a page; a mailbox provider gets a short text.
 func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
-	if !h.perToken.allow("u:" + tok) {
-		h.limited(w, r)
+	if ok, wait := h.perToken.allow(r.Context(), "u:"+tok); !ok {
+		h.limited(w, r, wait)
 		return
 	}
 	p, _, err := h.svc.UnsubscribePurpose(r.Context(), tok)

@@ -204,7 +204,9 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, p page, d 
 		s.failErr(w, p, err, "list tokens")
 		return
 	}
-	d.Tokens, d.Scopes, d.Now = ts, auth.Scopes, time.Now()
+	// Offer only the scopes the member's role grants: a token never lifts
+	// its creator above their role.
+	d.Tokens, d.Scopes, d.Now = ts, auth.ScopesFor(p.Session.User.Role), time.Now()
 	p.Title, p.Data = translate(p.Lang, "tokens.title"), d
 	s.render(w, status, "tokens", p)
 }
@@ -230,7 +232,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		ttl = time.Duration(n) * 24 * time.Hour
 	}
-	t, secret, err := s.auth.CreateToken(r.Context(), accountActor(p), d.Form.Name, scopes, ttl)
+	t, secret, err := s.auth.CreateTokenAs(r.Context(), accountActor(p), p.Session.User.Role, d.Form.Name, scopes, ttl)
 	if de, ok := ledger.AsError(err); ok {
 		d.Message = de.Message
 		for _, f := range de.Fields {

@@ -8,11 +8,14 @@ import (
 	"context"
 	"crypto/subtle"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -318,7 +321,13 @@ func (s *Server) TrustProxies(ps netx.Proxies) { s.proxies = ps }
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	l := lang(r)
 	u, err := s.auth.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), s.proxies.ClientIP(r))
-	if err == auth.ErrBadLogin || err == auth.ErrThrottled {
+	if te := (*auth.ThrottledError)(nil); errors.As(err, &te) {
+		secs := int(math.Ceil(te.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		s.render(w, http.StatusTooManyRequests, "login", page{Lang: l, Title: translate(l, "login.title"), Error: translate(l, "login.throttled", max(secs, 1))})
+		return
+	}
+	if errors.Is(err, auth.ErrBadLogin) {
 		s.render(w, http.StatusUnauthorized, "login", page{Lang: l, Title: translate(l, "login.title"), Error: translate(l, "login.failed")})
 		return
 	}

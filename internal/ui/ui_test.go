@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
@@ -168,17 +169,34 @@ func TestLoginSessionsAndLogout(t *testing.T) {
 	})
 }
 
+// Past the free attempts the login page answers 429 with Retry-After and
+// says how long to wait, in the visitor's language; it never checks the
+// password meanwhile, not even the right one.
 func TestFailedLoginsAreThrottled(t *testing.T) {
-	e := newEnv(t, storetest.SQLite)
-	b, u := e.user(auth.RoleAdmin, "")
-	for range 5 {
-		if code := b.login(u.Email, "not the password"); code != http.StatusUnauthorized {
-			t.Fatalf("failed login: %d", code)
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		now := time.Now()
+		e.auth.SetClock(func() time.Time { return now })
+		b, u := e.user(auth.RoleAdmin, "")
+		for range auth.DefaultLoginLimits().Pair.Free {
+			code, page, _ := b.do("POST", "/login", url.Values{"email": {u.Email}, "password": {"not the password"}})
+			if code != http.StatusUnauthorized || !strings.Contains(page, "Wrong e-mail address or password.") {
+				t.Fatalf("failed login: %d", code)
+			}
 		}
-	}
-	if code := b.login(u.Email, password); code != http.StatusUnauthorized {
-		t.Fatalf("after five failures the right password still logs in at once: %d", code)
-	}
+		code, page, h := b.do("POST", "/login", url.Values{"email": {u.Email}, "password": {password}})
+		if code != http.StatusTooManyRequests || h.Get("Retry-After") != "1" || !strings.Contains(page, "Too many login attempts. Please try again in 1 s.") {
+			t.Fatalf("after five failures the right password: %d, Retry-After %q", code, h.Get("Retry-After"))
+		}
+		code, page, _ = b.do("POST", "/login", url.Values{"email": {u.Email}, "password": {password}}, "Accept-Language", "de")
+		if code != http.StatusTooManyRequests || !strings.Contains(page, "Zu viele Anmeldeversuche. Bitte in 1 s erneut versuchen.") {
+			t.Fatalf("throttled, in German: %d", code)
+		}
+		now = now.Add(time.Second)
+		if code := b.login(u.Email, password); code != http.StatusSeeOther {
+			t.Fatalf("the right password after the wait: %d", code)
+		}
+	})
 }
 
 func TestCSRFAndCrossOriginPostsAreRefused(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/storetest"
+	"github.com/consento/consento/internal/ui"
 )
 
 var (
@@ -239,6 +240,96 @@ func TestAPITokens(t *testing.T) {
 		}
 		if code, _, _ := b.do("POST", "/settings/tokens/"+itoa(tok.ID)+"/revoke", url.Values{"csrf": {token}}); code != http.StatusNotFound {
 			t.Fatalf("revoke twice: %d", code)
+		}
+	})
+}
+
+// scopeNeeds is what a member must be allowed in the staff UI to put a
+// scope on an API token.
+var scopeNeeds = map[string][]string{
+	"persons:read":     {"contacts.view"},
+	"persons:write":    {"contacts.edit"},
+	"consents:read":    {"contacts.view"},
+	"consents:write":   {"consents.record"},
+	"config:read":      {"contacts.view"},
+	"config:write":     {"settings.edit"},
+	"audit:read":       {"audit.view"},
+	"breaches:read":    {"breaches.manage"},
+	"breaches:write":   {"breaches.manage"},
+	"retention:read":   {"retention.manage"},
+	"retention:write":  {"retention.manage"},
+	"rights:read":      {"requests.view"},
+	"rights:write":     {"requests.manage", "requests.erase"},
+	"sensitive:unmask": {"sensitive.unmask"},
+	"webhooks:admin":   {"webhooks.manage"},
+}
+
+// Every role × every scope on the API-token page: a scope is offered and
+// accepted only when the role may do its work in the UI; any other is
+// neither offered nor accepted (422, with the reason on the page), so a
+// privacy officer cannot mint webhooks:admin. Roles that may not open the
+// page get 403 for both.
+func TestTokenPageGrantsOnlyTheRolesScopes(t *testing.T) {
+	for _, sc := range auth.Scopes {
+		if scopeNeeds[sc] == nil {
+			t.Fatalf("scope %s is missing from scopeNeeds", sc)
+		}
+	}
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := context.Background()
+		for _, role := range auth.Roles {
+			b, u := e.user(role, "")
+			if code := b.login(u.Email, password); code != http.StatusSeeOther {
+				t.Fatalf("%s login: %d", role, code)
+			}
+			code, page, _ := b.do("GET", "/settings/tokens", nil)
+			if !ui.Can(role, "settings.edit") {
+				if code != http.StatusForbidden {
+					t.Fatalf("%s opens the token page: %d", role, code)
+				}
+				_, dash, _ := b.do("GET", "/dashboard", nil)
+				csrf := csrfRe.FindStringSubmatch(dash)[1]
+				for _, sc := range auth.Scopes {
+					if code, _, _ := b.do("POST", "/settings/tokens", url.Values{"csrf": {csrf}, "name": {role + " " + sc}, "scope": {sc}}); code != http.StatusForbidden {
+						t.Errorf("%s posts a token with %s: %d", role, sc, code)
+					}
+				}
+				continue
+			}
+			csrf := csrfRe.FindStringSubmatch(page)[1]
+			for _, sc := range auth.Scopes {
+				may := true
+				for _, need := range scopeNeeds[sc] {
+					may = may && ui.Can(role, need)
+				}
+				offered := strings.Contains(page, `name="scope" value="`+sc+`"`)
+				if offered != may {
+					t.Errorf("%s is offered %s: %v, want %v", role, sc, offered, may)
+				}
+				code, answer, _ := b.do("POST", "/settings/tokens", url.Values{"csrf": {csrf}, "name": {role + " " + sc}, "scope": {sc}})
+				switch {
+				case may && code != http.StatusOK:
+					t.Errorf("%s creates a token with %s: %d", role, sc, code)
+				case !may && (code != http.StatusUnprocessableEntity || !strings.Contains(answer, sc+" is beyond what your role")):
+					t.Errorf("%s creates a token with %s: %d, want 422 with the reason", role, sc, code)
+				}
+			}
+		}
+		ts, err := e.auth.Tokens(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range ts {
+			role, sc, _ := strings.Cut(tok.Name, " ")
+			if len(tok.Scopes) != 1 || tok.Scopes[0] != sc {
+				t.Fatalf("token %q holds %v", tok.Name, tok.Scopes)
+			}
+			for _, need := range scopeNeeds[sc] {
+				if !ui.Can(role, need) {
+					t.Errorf("stored: a %s token with %s", role, sc)
+				}
+			}
 		}
 	})
 }
