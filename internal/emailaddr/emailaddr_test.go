@@ -20,7 +20,7 @@ func TestNormalize(t *testing.T) {
 		{in: "ANNA@XN--BCHER-KVA.DE", want: "anna@bücher.de", key: "anna@xn--bcher-kva.de"},
 		{in: "anna@BÜCHER.de", want: "anna@bücher.de", key: "anna@xn--bcher-kva.de"},
 		{in: "anna@ｂüｃｈｅｒ.de", want: "anna@bücher.de", key: "anna@xn--bcher-kva.de"}, // full-width letters
-		{in: "anna@straße.de", want: "anna@straße.de", key: "anna@xn--strae-oqa.de"},  // IDNA 2008: ß stays
+		{in: "anna@straße.de", want: "anna@straße.de", key: "anna@xn--strae-oqa.de"}, // IDNA 2008: ß stays
 		{in: "Jürgen@example.com", want: "jürgen@example.com", key: "jürgen@example.com"},
 		{in: "Ju\u0308rgen@example.com", want: "jürgen@example.com", key: "jürgen@example.com"}, // NFD -> NFC
 		{in: "δοκιμή@παράδειγμα.δοκιμή", want: "δοκιμή@παράδειγμα.δοκιμή", key: "δοκιμή@xn--hxajbheg2az3al.xn--jxalpdlp"},
