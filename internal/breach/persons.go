@@ -94,6 +94,9 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 		return nil, invalid("person_ids", "give person ids or e-mail addresses")
 	}
 	res := &LinkResult{}
+	// Addresses match by mailbox key: every spelling of a mailbox in the
+	// breached list (Anna+x@, a punycode domain) finds the persons who
+	// have that mailbox in any spelling.
 	var emails []string
 	for _, e := range in.Emails {
 		n, ok := ledger.NormalizeEmail(e)
@@ -101,8 +104,8 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 			res.Invalid++
 			continue
 		}
-		if !slices.Contains(emails, n) {
-			emails = append(emails, n)
+		if k := ledger.MailboxKey(n); !slices.Contains(emails, k) {
+			emails = append(emails, k)
 		}
 	}
 	ids := slices.Clone(in.PersonIDs)
@@ -122,16 +125,18 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 				if err != nil {
 					return fmt.Errorf("breach: match persons: %w", err)
 				}
-				n := 0
+				hit := map[string]bool{}
 				for rows.Next() {
+					var given string
 					var pid int64
-					if err := rows.Scan(&pid); err != nil {
+					if err := rows.Scan(&given, &pid); err != nil {
 						rows.Close()
 						return err
 					}
 					found[pid] = true
-					n++
+					hit[given] = true
 				}
+				n := len(hit)
 				rows.Close()
 				if err := rows.Err(); err != nil {
 					return err
@@ -140,11 +145,11 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 			}
 			return nil
 		}
-		if err := match(`SELECT e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
-				WHERE e.email IN (%s) AND p.status <> 'anonymized'`, anys(emails)); err != nil {
+		if err := match(`SELECT e.mailbox, e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
+				WHERE e.mailbox IN (%s) AND p.status <> 'anonymized'`, anys(emails)); err != nil {
 			return err
 		}
-		if err := match(`SELECT id FROM persons WHERE id IN (%s) AND status <> 'anonymized'`, anys(ids)); err != nil {
+		if err := match(`SELECT CAST(id AS TEXT), id FROM persons WHERE id IN (%s) AND status <> 'anonymized'`, anys(ids)); err != nil {
 			return err
 		}
 		res.Matched = len(found)

@@ -41,11 +41,11 @@ const (
 // Errors of Normalize. Each reads as the end of "the e-mail address …".
 var (
 	ErrEmpty    = errors.New("is empty")
-	ErrTooLong  = errors.New("is too long (at most 254 characters, 64 before the @)")
+	ErrTooLong  = errors.New("is too long for an e-mail address (at most 254 characters, 64 before the @)")
 	ErrSyntax   = errors.New("is not a valid e-mail address")
 	ErrMultiple = errors.New("contains more than one e-mail address; give one")
 	ErrGroup    = errors.New("is a group of addresses (name: a, b;); give one e-mail address")
-	ErrDomain   = errors.New("has a domain that is not a valid domain name")
+	ErrDomain   = errors.New("is not a valid e-mail address: the part after the @ is not a valid domain name")
 )
 
 // profile checks and maps domains: IDNA 2008 (RFC 5891 section 5, with
@@ -130,6 +130,21 @@ func LegacyForms(n string) []string {
 		return []string{n}
 	}
 	return []string{n, n[:at+1] + a}
+}
+
+// ASCII returns the address with its domain in ASCII (punycode), as an
+// SMTP server without SMTPUTF8 needs it: anna@bücher.de is sent to
+// anna@xn--bcher-kva.de. Anything else is returned unchanged.
+func ASCII(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || isASCII(addr[at+1:]) {
+		return addr
+	}
+	a, err := profile.ToASCII(addr[at+1:])
+	if err != nil {
+		return addr
+	}
+	return addr[:at+1] + a
 }
 
 // fastNormalize handles the common plain ASCII address without any IDNA
@@ -250,12 +265,15 @@ func slowNormalize(s string) (string, error) {
 	if !dotAtom(local) {
 		return "", ErrSyntax
 	}
-	if strings.HasSuffix(domain, ".") {
-		return "", ErrDomain
+	if strings.HasSuffix(domain, ".") || !strings.ContainsAny(domain, ".。．｡") {
+		return "", ErrSyntax // no dot: not a domain people can be mailed at
 	}
 	ascii, err := profile.ToASCII(domain)
-	if err != nil || !strings.Contains(ascii, ".") {
+	if err != nil {
 		return "", ErrDomain
+	}
+	if !strings.Contains(ascii, ".") {
+		return "", ErrSyntax
 	}
 	if len(local) > MaxLocalLength || len(local)+1+len(ascii) > MaxLength {
 		return "", ErrTooLong
@@ -295,10 +313,32 @@ func dotAtom(s string) bool {
 	return true
 }
 
-// topLevel refuses group syntax (a display name followed by a colon) and
-// lists: it looks for ':', ';' and ',' outside quoted strings, comments
-// and angle brackets.
-func topLevel(s string) error {
+// SplitList splits a list of addresses (an import's cell: "a@x.de;
+// b@y.de") at the commas and semicolons that stand outside quoted
+// strings, comments and angle brackets, so that "Berg, Anna"
+// <anna@example.com> stays one address. Empty items are dropped.
+func SplitList(s string) []string {
+	var out []string
+	add := func(item string) {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	start := 0
+	scan(s, func(i int, c byte) bool {
+		if c == ',' || c == ';' {
+			add(s[start:i])
+			start = i + 1
+		}
+		return true
+	})
+	add(s[start:])
+	return out
+}
+
+// scan calls fn with every byte of s that stands outside quoted strings,
+// comments and angle brackets, until fn returns false.
+func scan(s string, fn func(i int, c byte) bool) {
 	depth, quoted, angle, escaped := 0, false, false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -323,13 +363,29 @@ func topLevel(s string) error {
 			angle = c != '>'
 		case c == '<':
 			angle = true
-		case c == ':' || c == ';':
-			return ErrGroup
-		case c == ',':
-			return ErrMultiple
+		default:
+			if !fn(i, c) {
+				return
+			}
 		}
 	}
-	return nil
+}
+
+// topLevel refuses group syntax (a display name followed by a colon) and
+// lists: it looks for ':', ';' and ',' outside quoted strings, comments
+// and angle brackets.
+func topLevel(s string) error {
+	var err error
+	scan(s, func(_ int, c byte) bool {
+		switch c {
+		case ':', ';':
+			err = ErrGroup
+		case ',':
+			err = ErrMultiple
+		}
+		return err == nil
+	})
+	return err
 }
 
 func isASCII(s string) bool {

@@ -56,8 +56,8 @@ func TestNormalize(t *testing.T) {
 		{in: "anna\u200d@example.com", err: ErrSyntax}, // zero-width joiner
 		{in: "anna\x00@example.com", err: ErrSyntax},
 		{in: "Anna Berg anna@example.com", err: ErrSyntax},
-		{in: "anna@example", err: ErrDomain},
-		{in: "anna@example.com.", err: ErrDomain},
+		{in: "anna@example", err: ErrSyntax},
+		{in: "anna@example.com.", err: ErrSyntax},
 		{in: "anna@exa_mple.com", err: ErrDomain},
 		{in: "anna@-example.com", err: ErrDomain},
 		{in: "anna@ab--cd.com", err: ErrDomain},
@@ -88,6 +88,19 @@ func TestNormalize(t *testing.T) {
 		}
 		if k, err := Key(c.in); err != nil || k != c.key {
 			t.Errorf("Key(%q) = %q, %v; want %q", c.in, k, err, c.key)
+		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	got := SplitList(` anna@example.com; "Berg, Anna" <anna@bücher.de>,ben@example.com (Ben; work);;`)
+	want := []string{"anna@example.com", `"Berg, Anna" <anna@bücher.de>`, "ben@example.com (Ben; work)"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("SplitList = %q, want %q", got, want)
+	}
+	for _, item := range got {
+		if _, err := Normalize(item); err != nil {
+			t.Errorf("%q: %v", item, err)
 		}
 	}
 }
