@@ -305,6 +305,11 @@ func (s *Service) matchOrCreate(tx *store.Tx, email string, sub Submission, lang
 	}
 	pid, err = s.ledger.CreatePersonTx(tx, audit.Actor{Type: "subject", ID: "web_form"}, ledger.PersonInput{
 		FirstName: sub.FirstName, LastName: sub.LastName, Emails: []string{email}, Language: lang, Source: "web_form", Reason: "web form submission"})
+	if de, ok := ledger.AsError(err); ok && de.Code == ledger.ErrBlockedCode {
+		// An erased person's mailbox, in any spelling: nothing is stored or
+		// sent, and the answer is the same as for anyone else.
+		return 0, "", ledger.StatusAnonymized, nil
+	}
 	return pid, email, ledger.StatusActive, err
 }
 
