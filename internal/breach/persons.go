@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/emailaddr"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
@@ -56,11 +57,21 @@ type LinkResult struct {
 }
 
 // SplitAddresses splits pasted or uploaded text into addresses: one per
-// line, or separated by commas, semicolons or spaces.
+// line, or separated by commas, semicolons or spaces. A line with a
+// display name (Anna Berg <anna@example.com>, "Berg, Anna" <…>) is split
+// only at the commas and semicolons between addresses.
 func SplitAddresses(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool {
-		return r == ',' || r == ';' || r == '\n' || r == '\r' || r == '\t' || r == ' '
-	})
+	var out []string
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.ContainsAny(line, "<\"(") {
+			out = append(out, emailaddr.SplitList(line)...)
+			continue
+		}
+		out = append(out, strings.FieldsFunc(line, func(r rune) bool {
+			return r == ',' || r == ';' || r == '\t' || r == ' '
+		})...)
+	}
+	return out
 }
 
 func chunks[T any](v []T, n int) [][]T {
