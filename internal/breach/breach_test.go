@@ -259,6 +259,12 @@ func TestLinkPersonsByEmail(t *testing.T) {
 		if *res != (breach.LinkResult{Given: 3, Invalid: 1, Matched: 2, Unmatched: 1, Added: 2, Linked: 2}) {
 			t.Fatalf("by address: %+v", *res)
 		}
+		// Other spellings of the mailboxes match the same persons.
+		text = "\"Berg, Anna\" <Anna+Leak@EXAMPLE.com>; Bo <bo@example.dk>\n"
+		res, err = e.b.LinkPersons(e.ctx, officer, b.ID, breach.LinkInput{Emails: breach.SplitAddresses(text)})
+		if err != nil || *res != (breach.LinkResult{Given: 2, Matched: 2, AlreadyLinked: 2, Linked: 2}) {
+			t.Fatalf("by other spellings: %+v %v", res, err)
+		}
 		res, err = e.b.LinkPersons(e.ctx, officer, b.ID, breach.LinkInput{PersonIDs: []int64{anna, 999999}})
 		if err != nil || *res != (breach.LinkResult{Given: 2, Matched: 1, Unmatched: 1, AlreadyLinked: 1, Linked: 2}) {
 			t.Fatalf("by id: %+v %v", res, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/emailaddr"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
@@ -57,11 +58,21 @@ type LinkResult struct {
 }
 
 // SplitAddresses splits pasted or uploaded text into addresses: one per
-// line, or separated by commas, semicolons or spaces.
+// line, or separated by commas, semicolons or spaces. A line with a
+// display name (Anna Berg <anna@example.com>, "Berg, Anna" <…>) is split
+// only at the commas and semicolons between addresses.
 func SplitAddresses(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool {
-		return r == ',' || r == ';' || r == '\n' || r == '\r' || r == '\t' || r == ' '
-	})
+	var out []string
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.ContainsAny(line, "<\"(") {
+			out = append(out, emailaddr.SplitList(line)...)
+			continue
+		}
+		out = append(out, strings.FieldsFunc(line, func(r rune) bool {
+			return r == ',' || r == ';' || r == '\t' || r == ' '
+		})...)
+	}
+	return out
 }
 
 func chunks[T any](v []T, n int) [][]T {
@@ -100,6 +111,9 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 		}
 	}
 	res := &LinkResult{}
+	// Addresses match by mailbox key: every spelling of a mailbox in the
+	// breached list (Anna+x@, a punycode domain) finds the persons who
+	// have that mailbox in any spelling.
 	var emails []string
 	for _, e := range in.Emails {
 		n, ok := ledger.NormalizeEmail(e)
@@ -107,8 +121,8 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 			res.Invalid++
 			continue
 		}
-		if !slices.Contains(emails, n) {
-			emails = append(emails, n)
+		if k := ledger.MailboxKey(n); !slices.Contains(emails, k) {
+			emails = append(emails, k)
 		}
 	}
 	ids := slices.Clone(in.PersonIDs)
@@ -128,16 +142,18 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 				if err != nil {
 					return fmt.Errorf("breach: match persons: %w", err)
 				}
-				n := 0
+				hit := map[string]bool{}
 				for rows.Next() {
+					var given string
 					var pid int64
-					if err := rows.Scan(&pid); err != nil {
+					if err := rows.Scan(&given, &pid); err != nil {
 						rows.Close()
 						return err
 					}
 					found[pid] = true
-					n++
+					hit[given] = true
 				}
+				n := len(hit)
 				rows.Close()
 				if err := rows.Err(); err != nil {
 					return err
@@ -146,11 +162,11 @@ func (s *Service) LinkPersons(ctx context.Context, actor audit.Actor, id int64, 
 			}
 			return nil
 		}
-		if err := match(`SELECT e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
-				WHERE e.email IN (%s) AND p.status <> 'anonymized'`, anys(emails)); err != nil {
+		if err := match(`SELECT e.mailbox, e.person_id FROM person_emails e JOIN persons p ON p.id = e.person_id
+				WHERE e.mailbox IN (%s) AND p.status <> 'anonymized'`, anys(emails)); err != nil {
 			return err
 		}
-		if err := match(`SELECT id FROM persons WHERE id IN (%s) AND status <> 'anonymized'`, anys(ids)); err != nil {
+		if err := match(`SELECT CAST(id AS TEXT), id FROM persons WHERE id IN (%s) AND status <> 'anonymized'`, anys(ids)); err != nil {
 			return err
 		}
 		res.Matched = len(found)

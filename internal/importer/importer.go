@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/emailaddr"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
@@ -544,7 +545,7 @@ func (im *run) reject(r *row, code, reason string) {
 }
 
 func (im *run) parseRow(r *row) {
-	emails := splitList(im.get(r, "email"))
+	emails := emailaddr.SplitList(im.get(r, "email")) // keeps "Berg, Anna" <anna@…> whole
 	var phones []ledger.Phone
 	for _, p := range splitList(strings.ReplaceAll(im.get(r, "phone"), ",", ";")) {
 		phones = append(phones, ledger.Phone{Number: p})
@@ -799,16 +800,21 @@ func (im *run) key(email string) [2]uint64 {
 
 // handle checks a batch of rows for duplicates and queues them (stage 2).
 func (im *run) handle(rows []*row, cut, drain func() error) error {
+	// Addresses are matched by mailbox key: another spelling of a stored
+	// or earlier address (Anna+news@, a Unicode or punycode domain) is
+	// the same mailbox.
 	var owners map[string]int64
 	if im.bulk.HadEmails() {
-		var emails []string
+		var keys []string
 		for _, r := range rows {
 			if r.code == "" {
-				emails = append(emails, r.person.Emails...)
+				for _, e := range r.person.Emails {
+					keys = append(keys, ledger.MailboxKey(e))
+				}
 			}
 		}
 		var err error
-		if owners, err = im.bulk.EmailOwners(emails); err != nil {
+		if owners, err = im.bulk.EmailOwners(keys); err != nil {
 			return err
 		}
 	}
@@ -825,10 +831,11 @@ func (im *run) handle(rows []*row, cut, drain func() error) error {
 		var ownerEmail, where string
 		conflict := ""
 		for _, e := range r.person.Emails {
-			id, ok := im.seen[im.key(e)]
+			k := ledger.MailboxKey(e)
+			id, ok := im.seen[im.key(k)]
 			w := "imported from an earlier line of this file"
 			if !ok {
-				id, ok = owners[e]
+				id, ok = owners[k]
 				w = "stored before"
 			}
 			if !ok {
@@ -891,7 +898,7 @@ func (im *run) handle(rows []*row, cut, drain func() error) error {
 				return err
 			}
 			for _, e := range r.person.Emails {
-				im.seen[im.key(e)] = id
+				im.seen[im.key(ledger.MailboxKey(e))] = id
 			}
 			im.rep.Created++
 			im.rep.ConsentEvents += int64(len(r.consents))

@@ -8,15 +8,25 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/consento/consento/internal/emailaddr"
 	"github.com/consento/consento/internal/store"
 )
 
 // The blocklist keeps the e-mail addresses of anonymized persons only as
-// HMAC-SHA-256 under a secret of this server, over the normalized address,
+// HMAC-SHA-256 under a secret of this server, over the mailbox key of the
+// address (emailaddr.KeyOf: punycode domain, no plus tag, no Gmail dots),
 // so that an erased person is never silently created or imported again,
-// while the list itself names no one.
+// in any spelling of the mailbox, while the list itself names no one.
+//
+// Entries made before mailbox keys hash the address as it was stored
+// then (lower case, the domain as typed). Hashes cannot be re-keyed, so a
+// look-up also tries those legacy forms of the address (blockForms): the
+// exact spelling stays blocked, other spellings of such an old entry
+// cannot be recognised. For a plain address the key is the old form.
 
 const (
 	blocklistKeySetting   = "blocklist_hmac_key"  // the generated key, when no secret is configured
@@ -98,6 +108,32 @@ func blocklistHash(key []byte, email string) []byte {
 	return m.Sum(nil)
 }
 
+// blockKey is what the blocklist hashes for an address: its mailbox key;
+// an address the current rules refuse (one stored by an older version)
+// is hashed as it was stored then.
+func blockKey(e string) string {
+	if n, err := emailaddr.Normalize(e); err == nil {
+		return emailaddr.KeyOf(n)
+	}
+	return strings.ToLower(strings.TrimSpace(e))
+}
+
+// blockForms lists what a look-up hashes for an address: its mailbox key
+// and the forms under which older versions blocklisted this spelling.
+func blockForms(e string) []string {
+	n, err := emailaddr.Normalize(e)
+	if err != nil {
+		return []string{strings.ToLower(strings.TrimSpace(e))}
+	}
+	out := []string{emailaddr.KeyOf(n)}
+	for _, f := range emailaddr.LegacyForms(n) {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // BlockEmailsTx puts addresses on the blocklist (erasure, level 3).
 func (s *Service) BlockEmailsTx(tx *store.Tx, emails []string, now time.Time) error {
 	if len(emails) == 0 {
@@ -108,11 +144,11 @@ func (s *Service) BlockEmailsTx(tx *store.Tx, emails []string, now time.Time) er
 		return err
 	}
 	for _, e := range emails {
-		n, ok := NormalizeEmail(e)
-		if !ok {
+		k := blockKey(e)
+		if k == "" {
 			continue
 		}
-		if _, err := tx.Exec(`INSERT INTO email_blocklist (hash, created_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`, blocklistHash(key, n), store.Micros(now)); err != nil {
+		if _, err := tx.Exec(`INSERT INTO email_blocklist (hash, created_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`, blocklistHash(key, k), store.Micros(now)); err != nil {
 			return fmt.Errorf("ledger: blocklist: %w", err)
 		}
 	}
@@ -120,7 +156,7 @@ func (s *Service) BlockEmailsTx(tx *store.Tx, emails []string, now time.Time) er
 }
 
 // BlockedEmailsTx returns those of the (normalized) addresses that are on
-// the blocklist.
+// the blocklist in any spelling of their mailbox.
 func (s *Service) BlockedEmailsTx(tx *store.Tx, emails []string) ([]string, error) {
 	if len(emails) == 0 {
 		return nil, nil
@@ -131,8 +167,13 @@ func (s *Service) BlockedEmailsTx(tx *store.Tx, emails []string) ([]string, erro
 	}
 	var out []string
 	for _, e := range emails {
+		forms := blockForms(e)
+		args := make([]any, len(forms))
+		for i, f := range forms {
+			args[i] = blocklistHash(key, f)
+		}
 		var one int
-		err := tx.QueryRow(`SELECT 1 FROM email_blocklist WHERE hash = ?`, blocklistHash(key, e)).Scan(&one)
+		err := tx.QueryRow(`SELECT 1 FROM email_blocklist WHERE hash IN (`+store.Placeholders(len(args))+`) LIMIT 1`, args...).Scan(&one)
 		if err == nil {
 			out = append(out, e)
 		} else if !isNoRows(err) {
@@ -161,8 +202,8 @@ func (s *Service) checkBlocklist(tx *store.Tx, emails []string) error {
 	return conflict(ErrBlockedCode, "this e-mail address belonged to a person who was erased (GDPR Art. 17); it is on the blocklist and is not stored again", fields...)
 }
 
-// Blocked reports whether any of the addresses is on the blocklist; the
-// list is read once per import.
+// Blocked reports whether any of the (normalized) addresses is on the
+// blocklist in any spelling of its mailbox; the list is read once per import.
 func (b *Bulk) Blocked(emails []string) (bool, error) {
 	if b.blocked == nil {
 		b.blocked = map[string]bool{}
@@ -194,8 +235,10 @@ func (b *Bulk) Blocked(emails []string) (bool, error) {
 		return false, nil
 	}
 	for _, e := range emails {
-		if b.blocked[string(blocklistHash(b.blockKey, e))] {
-			return true, nil
+		for _, f := range blockForms(e) {
+			if b.blocked[string(blocklistHash(b.blockKey, f))] {
+				return true, nil
+			}
 		}
 	}
 	return false, nil

@@ -201,7 +201,7 @@ func (s *Service) NewBulk(tx *store.Tx, actor Actor, reason string) (_ *Bulk, er
 	}
 	b.chainSeq, b.chainHash = tx.Head()
 	b.nextSeq = b.chainSeq + 1
-	if b.ownerSt, err = tx.Prepare(`SELECT email, person_id FROM person_emails WHERE email IN (` + store.Placeholders(bulkRows) + `)`); err != nil {
+	if b.ownerSt, err = tx.Prepare(`SELECT mailbox, person_id FROM person_emails WHERE mailbox IN (` + store.Placeholders(bulkRows) + `) ORDER BY person_id DESC`); err != nil {
 		return nil, err
 	}
 	actorType, actorID, actorStr := sqlString(actor.Type), sqlString(actor.ID), sqlString(actor.String())
@@ -235,7 +235,7 @@ func (s *Service) NewBulk(tx *store.Tx, actor Actor, reason string) (_ *Bulk, er
 	for _, t := range []struct{ table, cols string }{
 		{"persons", "id:i first_name:t last_name:t organisation_id:n language:t street:t postal_code:t city:t country:t " +
 			"custom='{}' status='active' source_id:n grant_count:i created_at:i created_by=" + actorStr + " updated_at:i updated_by=" + actorStr},
-		{"person_emails", "email:t person_id:i is_primary:i"},
+		{"person_emails", "email:t mailbox:t person_id:i is_primary:i"},
 		{"person_phones", "person_id:i position:i kind:t number:t"},
 		{"person_keys", "person_id:i key:b"},
 		{"consent_events", "id:i person_id:i purpose_id:i kind:t legal_basis:t source_id:i text_version:i language:t occurred_at:i recorded_at:i " +
@@ -362,9 +362,11 @@ func (b *Bulk) ValidateConsent(in *ConsentInput, now time.Time) error {
 	return nil
 }
 
-// EmailOwners returns the stored owners of the given (normalized) e-mail
-// addresses, including the persons this import added so far.
-func (b *Bulk) EmailOwners(emails []string) (map[string]int64, error) {
+// EmailOwners returns the stored owners of the given mailbox keys
+// (MailboxKey of normalized addresses), by key; where several persons
+// share a key, the oldest.
+func (b *Bulk) EmailOwners(keys []string) (map[string]int64, error) {
+	emails := keys
 	out := map[string]int64{}
 	args := make([]any, bulkRows)
 	ctx := b.tx.Ctx()
@@ -585,7 +587,7 @@ func (b *Bulk) Insert(bb *BulkBatch) error {
 		persons.add(p.ID, p.FirstName, p.LastName, org, p.Language, p.Address.Street, p.Address.PostalCode, p.Address.City, p.Address.Country,
 			bp.srcID, bp.grants, at, at)
 		for j, e := range p.Emails {
-			emails.add(e, p.ID, b2i(j == 0))
+			emails.add(e, MailboxKey(e), p.ID, b2i(j == 0))
 		}
 		for j, ph := range p.Phones {
 			phones.add(p.ID, j, ph.Kind, ph.Number)

@@ -12,12 +12,13 @@ import (
 	"github.com/consento/consento/internal/store"
 )
 
-// Ref names a person in a bulk check: by id or by e-mail address.
+// Ref names a person in a bulk check: by id or by e-mail address, which
+// finds the person in any spelling of the mailbox.
 type Ref struct {
 	// Input is the reference as given (an id or an e-mail address).
 	Input string
 	id    int64
-	email string
+	email string // the mailbox key
 	bad   bool
 }
 
@@ -35,47 +36,12 @@ func ParseRef(s string) Ref {
 			return r
 		}
 	}
-	if plainEmail(s) {
-		r.email = s // NormalizeEmail would return it unchanged
-		return r
-	}
 	if e, ok := NormalizeEmail(s); ok {
-		r.email = e
+		r.email = MailboxKey(e)
 		return r
 	}
 	r.bad = true
 	return r
-}
-
-// plainEmail is a fast, conservative subset of NormalizeEmail: a lower-case
-// address whose local part is made of a-z 0-9 . _ + - and whose domain of
-// a-z 0-9 . - with at least one dot; dots neither lead, trail nor repeat.
-func plainEmail(s string) bool {
-	at := strings.IndexByte(s, '@')
-	if at < 1 || len(s) > 254 {
-		return false
-	}
-	domain := s[at+1:]
-	return dotAtom(s[:at], true) && dotAtom(domain, false) && strings.IndexByte(domain, '.') > 0
-}
-
-func dotAtom(s string, local bool) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
-		case c == '.':
-			if s[i-1] == '.' {
-				return false
-			}
-		case local && (c == '_' || c == '+'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // Verdict reasons.
@@ -317,7 +283,7 @@ func (c *checker) checkBatch(ctx context.Context, refs []Ref) ([]Verdict, error)
 		}
 	}
 	if len(emails) > 0 {
-		rows, err := c.query(ctx, `SELECT pe.email, `+cols+` JOIN person_emails pe ON pe.person_id = p.id WHERE pe.email IN (`+store.Placeholders(len(emails))+`)`, append([]any{p.ID}, emails...))
+		rows, err := c.query(ctx, `SELECT pe.mailbox, `+cols+` JOIN person_emails pe ON pe.person_id = p.id WHERE pe.mailbox IN (`+store.Placeholders(len(emails))+`)`, append([]any{p.ID}, emails...))
 		if err != nil {
 			return nil, fmt.Errorf("ledger: check: %w", err)
 		}
@@ -328,7 +294,9 @@ func (c *checker) checkBatch(ctx context.Context, refs []Ref) ([]Verdict, error)
 				rows.Close()
 				return nil, err
 			}
-			byEmail[e] = r
+			if old, ok := byEmail[e]; !ok || r.id < old.id {
+				byEmail[e] = r // persons sharing a mailbox: the oldest, as the snapshot
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

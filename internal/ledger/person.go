@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/emailaddr"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
 )
@@ -90,21 +90,34 @@ type PersonPatch struct {
 }
 
 // NormalizeEmail validates an e-mail address and returns its stored form
-// (trimmed, lower case).
+// (emailaddr.Normalize: trimmed, a pasted "Name <address>" reduced to the
+// address, lower case, NFC, the domain checked by IDNA and kept in Unicode).
 func NormalizeEmail(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" || len(s) > 254 {
-		return "", false
+	n, err := emailaddr.Normalize(s)
+	return n, err == nil
+}
+
+// MailboxKey returns the key under which a normalized address is matched
+// against other spellings of the same mailbox (emailaddr.KeyOf): the
+// duplicate checks and the erasure blocklist use it.
+func MailboxKey(normalized string) string { return emailaddr.KeyOf(normalized) }
+
+// emailOwnerQuery finds the person with an address: any spelling of the
+// mailbox (its key), the exact spelling first, then the oldest person.
+// Parameters: the key, the normalized address.
+const emailOwnerQuery = `SELECT person_id, email FROM person_emails WHERE mailbox = ? ORDER BY CASE WHEN email = ? THEN 0 ELSE 1 END, person_id LIMIT 1`
+
+// EmailOwnerTx returns the person who has the (normalized) address in
+// any spelling of the mailbox, and the address as stored for them; 0
+// when no one has it.
+func EmailOwnerTx(tx *store.Tx, normalized string) (int64, string, error) {
+	var id int64
+	var stored string
+	err := tx.QueryRow(emailOwnerQuery, MailboxKey(normalized), normalized).Scan(&id, &stored)
+	if isNoRows(err) {
+		return 0, "", nil
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		return "", false
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
-		return "", false
-	}
-	return s, true
+	return id, stored, err
 }
 
 const maxField = textcheck.MaxName
@@ -138,16 +151,17 @@ func (s *Service) validatePerson(ctx context.Context, tx *store.Tx, p *Person, b
 	if p.FirstName == "" && p.LastName == "" && len(p.Emails) == 0 {
 		fe.add("last_name", "a person needs a name or an e-mail address")
 	}
+	// Two spellings of one mailbox are one address: the first stays.
 	seen := map[string]bool{}
 	emails := p.Emails[:0:0]
 	for i, e := range p.Emails {
-		n, ok := NormalizeEmail(e)
-		if !ok {
-			fe.add(fmt.Sprintf("emails[%d]", i), "is not a valid e-mail address")
+		n, err := emailaddr.Normalize(e)
+		if err != nil {
+			fe.add(fmt.Sprintf("emails[%d]", i), err.Error())
 			continue
 		}
-		if !seen[n] {
-			seen[n] = true
+		if k := emailaddr.KeyOf(n); !seen[k] {
+			seen[k] = true
 			emails = append(emails, n)
 		}
 	}
@@ -273,15 +287,21 @@ func (s *Service) CreatePersonTx(tx *store.Tx, actor Actor, in PersonInput) (int
 	return id, err
 }
 
+// checkEmailsFree refuses addresses another person has in any spelling
+// of the same mailbox (anna+news@ is anna@, Bücher.de is xn--bcher-kva.de).
 func checkEmailsFree(tx *store.Tx, emails []string, self int64) error {
 	for i, e := range emails {
 		var owner int64
-		err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, e).Scan(&owner)
-		if err == nil && owner != self {
-			return conflict("duplicate-email", "another person has this e-mail address already",
-				FieldError{Field: fmt.Sprintf("emails[%d]", i), Message: "belongs to person " + strconv.FormatInt(owner, 10)})
+		var stored string
+		err := tx.QueryRow(`SELECT person_id, email FROM person_emails WHERE mailbox = ? AND person_id <> ? ORDER BY person_id LIMIT 1`, MailboxKey(e), self).Scan(&owner, &stored)
+		if err == nil {
+			msg := "belongs to person " + strconv.FormatInt(owner, 10)
+			if stored != e {
+				msg += " (as " + stored + ", the same mailbox)"
+			}
+			return conflict("duplicate-email", "another person has this e-mail address already", FieldError{Field: fmt.Sprintf("emails[%d]", i), Message: msg})
 		}
-		if err != nil && !isNoRows(err) {
+		if !isNoRows(err) {
 			return err
 		}
 	}
@@ -290,7 +310,7 @@ func checkEmailsFree(tx *store.Tx, emails []string, self int64) error {
 
 func writeContacts(tx *store.Tx, id int64, emails []string, phones []Phone) error {
 	for i, e := range emails {
-		if _, err := tx.Exec(`INSERT INTO person_emails (email, person_id, is_primary) VALUES (?, ?, ?)`, e, id, b2i(i == 0)); err != nil {
+		if _, err := tx.Exec(`INSERT INTO person_emails (email, mailbox, person_id, is_primary) VALUES (?, ?, ?, ?)`, e, MailboxKey(e), id, b2i(i == 0)); err != nil {
 			if store.IsUniqueViolation(err) {
 				return conflict("duplicate-email", "another person has this e-mail address already", FieldError{Field: fmt.Sprintf("emails[%d]", i), Message: "is taken"})
 			}
@@ -497,12 +517,13 @@ func (s *Service) Person(ctx context.Context, id int64) (*Person, error) {
 
 // PersonByEmail finds the person who owns an e-mail address.
 func (s *Service) PersonByEmail(ctx context.Context, email string) (*Person, error) {
-	n, ok := NormalizeEmail(email)
-	if !ok {
-		return nil, invalid("invalid-email", "this is not a valid e-mail address", FieldError{Field: "email", Message: "is not a valid e-mail address"})
+	n, err := emailaddr.Normalize(email)
+	if err != nil {
+		return nil, invalid("invalid-email", "this is not a valid e-mail address", FieldError{Field: "email", Message: err.Error()})
 	}
 	var id int64
-	err := s.db.QueryRow(ctx, `SELECT person_id FROM person_emails WHERE email = ?`, n).Scan(&id)
+	var stored string
+	err = s.db.QueryRow(ctx, emailOwnerQuery, MailboxKey(n), n).Scan(&id, &stored)
 	if isNoRows(err) {
 		return nil, notFound("unknown-person", "no person has this e-mail address")
 	}

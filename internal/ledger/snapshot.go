@@ -21,7 +21,7 @@ type checkSnapshot struct {
 	status []string         // by person id; "" for no such person
 	kinds  []EventKind      // by person id: the consent for the purpose
 	until  map[int64]int64  // valid_until of consents that have one
-	emails map[string]int64 // e-mail -> person id
+	emails map[string]int64 // mailbox key -> person id (the oldest)
 }
 
 // snapshotWorth reports after how many references a check switches to a
@@ -84,8 +84,11 @@ func (s *Service) loadSnapshot(ctx context.Context, p *Purpose) (*checkSnapshot,
 		// The addresses are copied into large blocks and the map's keys
 		// point into them: one allocation per megabyte, not per address.
 		var block []byte
-		return scanRaw(ctx, s.db, `SELECT email, person_id FROM person_emails`, nil, "ti", func(r *rawRow) error {
+		return scanRaw(ctx, s.db, `SELECT mailbox, person_id FROM person_emails`, nil, "ti", func(r *rawRow) error {
 			email := r.bytes[0]
+			if old, ok := snap.emails[string(email)]; ok && old <= r.ints[1].Int64 {
+				return nil
+			}
 			if len(block)+len(email) > cap(block) {
 				block = make([]byte, 0, max(1<<20, len(email)))
 			}

@@ -234,8 +234,8 @@ func (s *Service) BlockEmailsBatchTx(tx *store.Tx, emails []string, now time.Tim
 	var rows [][]any
 	seen := map[string]bool{}
 	for _, e := range emails {
-		n, ok := NormalizeEmail(e)
-		if !ok || seen[n] {
+		n := blockKey(e)
+		if n == "" || seen[n] {
 			continue
 		}
 		seen[n] = true

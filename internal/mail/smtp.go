@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/consento/consento/internal/emailaddr"
 )
 
 // SMTP is where the worker delivers, parsed from CONSENTO_SMTP_URL:
@@ -106,7 +108,9 @@ func Build(from string, o Outgoing) (*gomail.Msg, error) {
 	if err := m.From(from); err != nil {
 		return nil, fmt.Errorf("mail: sender address: %w", err)
 	}
-	if err := m.To(o.To); err != nil {
+	// Addresses are stored with Unicode domains; the envelope and header
+	// carry punycode, which every server accepts.
+	if err := m.To(emailaddr.ASCII(o.To)); err != nil {
 		return nil, ErrRecipient
 	}
 	m.Subject(o.Subject)

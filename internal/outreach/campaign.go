@@ -71,7 +71,7 @@ func (s *Service) RequestConsentFrom(ctx context.Context, actor audit.Actor, pur
 		only = make(map[string]bool, len(emails))
 		for _, e := range emails {
 			if n, ok := ledger.NormalizeEmail(e); ok {
-				only[n] = true
+				only[ledger.MailboxKey(n)] = true // any spelling of the mailbox
 			}
 		}
 	}
@@ -83,7 +83,7 @@ func (s *Service) RequestConsentFrom(ctx context.Context, actor audit.Actor, pur
 	err = s.db.WriteAlone(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		out.CreatedAt = now
-		rows, err := tx.Query(`SELECT p.id, e.email, p.first_name, p.language FROM persons p
+		rows, err := tx.Query(`SELECT p.id, e.email, e.mailbox, p.first_name, p.language FROM persons p
 			JOIN person_emails e ON e.person_id = p.id AND e.is_primary = 1
 			LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = ?
 			WHERE p.status = 'active' AND (c.kind IS NULL OR c.kind IN ('pending', 'expired') OR (c.kind = 'granted' AND c.valid_until <= ?))
@@ -95,11 +95,12 @@ func (s *Service) RequestConsentFrom(ctx context.Context, actor audit.Actor, pur
 		var rs []recipient
 		for rows.Next() {
 			var r recipient
-			if err := rows.Scan(&r.id, &r.email, &r.name, &r.lang); err != nil {
+			var mailbox string
+			if err := rows.Scan(&r.id, &r.email, &mailbox, &r.name, &r.lang); err != nil {
 				rows.Close()
 				return err
 			}
-			if only == nil || only[r.email] {
+			if only == nil || only[mailbox] {
 				rs = append(rs, r)
 			}
 		}

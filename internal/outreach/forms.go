@@ -238,7 +238,7 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 		}
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		pid, status, err := s.matchOrCreate(tx, email, sub, lang)
+		pid, to, status, err := s.matchOrCreate(tx, email, sub, lang)
 		if err != nil || status != ledger.StatusActive {
 			return err // a restricted or erased person gets the same answer, and nothing changes
 		}
@@ -277,7 +277,7 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 		if privacy == "" {
 			privacy = s.cfg.PrivacyURL
 		}
-		_, err = mail.Enqueue(tx, mail.Message{Template: "optin", Language: lang, PersonID: pid, To: email, Data: map[string]any{
+		_, err = mail.Enqueue(tx, mail.Message{Template: "optin", Language: lang, PersonID: pid, To: to, Data: map[string]any{
 			"Name": sub.FirstName, "Controller": s.cfg.Controller, "FormName": f.Name, "Purposes": mailPurposes, "PrivacyURL": privacy,
 			"ConfirmURL": s.cfg.PublicURL + "/f/confirm/" + raw + "?lang=" + lang, "ExpiresHours": int(OptinTTL.Hours())}})
 		return err
@@ -290,18 +290,29 @@ func atoi(s string) int {
 	return n
 }
 
-// matchOrCreate finds the person with the address or creates them. A
-// known person's data is not changed by an unconfirmed submission.
-func (s *Service) matchOrCreate(tx *store.Tx, email string, sub Submission, lang string) (int64, string, error) {
-	var pid int64
-	var status string
-	err := tx.QueryRow(`SELECT p.id, p.status FROM person_emails e JOIN persons p ON p.id = e.person_id WHERE e.email = ?`, email).Scan(&pid, &status)
-	if err == nil || !isNoRows(err) {
-		return pid, status, err
+// matchOrCreate finds the person with the address, in any spelling of
+// the mailbox (Anna+news@ is anna@), or creates them, and returns the
+// address to confirm at: a known person's stored address, so that a
+// submission under another spelling is confirmed by the mailbox Consento
+// holds. A known person's data is not changed by an unconfirmed submission.
+func (s *Service) matchOrCreate(tx *store.Tx, email string, sub Submission, lang string) (int64, string, string, error) {
+	pid, stored, err := ledger.EmailOwnerTx(tx, email)
+	if err != nil {
+		return 0, "", "", err
+	}
+	if pid != 0 {
+		var status string
+		err := tx.QueryRow(`SELECT status FROM persons WHERE id = ?`, pid).Scan(&status)
+		return pid, stored, status, err
 	}
 	pid, err = s.ledger.CreatePersonTx(tx, audit.Actor{Type: "subject", ID: "web_form"}, ledger.PersonInput{
 		FirstName: sub.FirstName, LastName: sub.LastName, Emails: []string{email}, Language: lang, Source: "web_form", Reason: "web form submission"})
-	return pid, ledger.StatusActive, err
+	if de, ok := ledger.AsError(err); ok && de.Code == ledger.ErrBlockedCode {
+		// An erased person's mailbox, in any spelling: nothing is stored or
+		// sent, and the answer is the same as for anyone else.
+		return 0, "", ledger.StatusAnonymized, nil
+	}
+	return pid, email, ledger.StatusActive, err
 }
 
 // Confirmed is what a confirmation click did.

@@ -143,15 +143,18 @@ func (s *Service) RequestLink(ctx context.Context, email string) error {
 	// Known or not, the work is one write transaction, so the answer
 	// takes about as long.
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		var pid int64
-		var first, lang, status string
-		err := tx.QueryRow(`SELECT p.id, p.first_name, p.language, p.status FROM person_emails e JOIN persons p ON p.id = e.person_id WHERE e.email = ?`, norm).
-			Scan(&pid, &first, &lang, &status)
-		if isNoRows(err) || (err == nil && status != ledger.StatusActive) {
-			return nil
-		}
-		if err != nil {
+		// Any spelling of the mailbox finds the person; the link goes to
+		// the address stored for them, never to the spelling typed here.
+		pid, to, err := ledger.EmailOwnerTx(tx, norm)
+		if err != nil || pid == 0 {
 			return err
+		}
+		var first, lang, status string
+		if err := tx.QueryRow(`SELECT first_name, language, status FROM persons WHERE id = ?`, pid).Scan(&first, &lang, &status); err != nil {
+			return err
+		}
+		if status != ledger.StatusActive {
+			return nil
 		}
 		// At most three links a day per person: the form cannot be used
 		// to flood someone's mailbox.
@@ -166,7 +169,7 @@ func (s *Service) RequestLink(ctx context.Context, email string) error {
 		if err != nil {
 			return err
 		}
-		_, err = mail.Enqueue(tx, s.linkMail(&ledger.Person{ID: pid, FirstName: first, Language: lang, Emails: []string{norm}}, raw))
+		_, err = mail.Enqueue(tx, s.linkMail(&ledger.Person{ID: pid, FirstName: first, Language: lang, Emails: []string{to}}, raw))
 		return err
 	})
 }

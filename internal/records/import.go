@@ -184,8 +184,8 @@ func resolvePerson(tx *store.Tx, id, email string) (int64, string) {
 	if !ok {
 		return 0, "email: not a valid e-mail address"
 	}
-	var pid int64
-	if err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, e).Scan(&pid); err != nil {
+	pid, _, err := ledger.EmailOwnerTx(tx, e) // any spelling of the mailbox
+	if err != nil || pid == 0 {
 		return 0, "email: no person has this e-mail address"
 	}
 	return pid, ""

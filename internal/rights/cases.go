@@ -192,11 +192,12 @@ func (s *Service) createTx(tx *store.Tx, actor audit.Actor, in RequestInput, rec
 			return 0, err
 		}
 	} else {
-		var owner int64
-		if err := tx.QueryRow(`SELECT person_id FROM person_emails WHERE email = ?`, in.RequesterEmail).Scan(&owner); err == nil {
-			pid = &owner
-		} else if !isNoRows(err) {
+		owner, _, err := ledger.EmailOwnerTx(tx, in.RequesterEmail) // any spelling of the mailbox
+		if err != nil {
 			return 0, err
+		}
+		if owner != 0 {
+			pid = &owner
 		}
 	}
 	if in.AssigneeID != nil {

@@ -76,6 +76,12 @@ func (e ErrUnknownSchema) Error() string {
 // transaction, and returns the versions it applied. It refuses a schema
 // newer than the binary.
 func (db *DB) Migrate(ctx context.Context) ([]int, error) {
+	return db.MigrateTo(ctx, db.LatestVersion())
+}
+
+// MigrateTo applies the migrations the database lacks up to version
+// (an upgrade from an older release is tested this way).
+func (db *DB) MigrateTo(ctx context.Context, version int) ([]int, error) {
 	ms, err := db.migrations()
 	if err != nil {
 		return nil, err
@@ -102,7 +108,7 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 	}
 	var applied []int
 	for _, m := range ms {
-		if m.version <= have {
+		if m.version <= have || m.version > version {
 			continue
 		}
 		tx, err := db.write.BeginTx(ctx, nil)
@@ -112,6 +118,12 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return applied, fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+		if step := db.goStep(m.version); step != nil {
+			if err := step(ctx, tx); err != nil {
+				tx.Rollback()
+				return applied, fmt.Errorf("store: migration %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, db.Q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().UnixMicro()); err != nil {
 			tx.Rollback()
