@@ -47,10 +47,11 @@ func serveCommand() *cli.Command {
 			staff.EnableWebhooks(hooks)
 			stopHooks := e.startWebhooks(ctx, hooks)
 			defer stopHooks()
-			public, err := e.selfService(ctx, staff)
+			public, stopPublic, err := e.selfService(ctx, staff)
 			if err != nil {
 				return err
 			}
+			defer stopPublic()
 			ln, err := net.Listen("tcp", e.cfg.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)

@@ -133,40 +133,43 @@ func (s *Service) linkMail(p *ledger.Person, raw string) mail.Message {
 }
 
 // RequestLink mails a fresh preference link to the address when it
-// belongs to an active person. It answers the same either way: the caller
-// cannot learn whether the address is known.
+// belongs to an active person, before it returns. The public page queues
+// the same work with QueueLinkRequest, so that its answer takes as long
+// whether the address is known.
 func (s *Service) RequestLink(ctx context.Context, email string) error {
 	norm, ok := ledger.NormalizeEmail(email)
 	if !ok {
 		return &InputError{Fields: map[string]string{"email": "invalid"}}
 	}
-	// Known or not, the work is one write transaction, so the answer
-	// takes about as long.
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		var pid int64
-		var first, lang, status string
-		err := tx.QueryRow(`SELECT p.id, p.first_name, p.language, p.status FROM person_emails e JOIN persons p ON p.id = e.person_id WHERE e.email = ?`, norm).
-			Scan(&pid, &first, &lang, &status)
-		if isNoRows(err) || (err == nil && status != ledger.StatusActive) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		// At most three links a day per person: the form cannot be used
-		// to flood someone's mailbox.
-		var recent int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM preference_tokens WHERE person_id = ? AND created_at > ?`, pid, store.Micros(s.now().Add(-24*time.Hour))).Scan(&recent); err != nil {
-			return err
-		}
-		if recent >= 3 {
-			return nil
-		}
-		raw, err := s.IssueTokenTx(tx, pid)
-		if err != nil {
-			return err
-		}
-		_, err = mail.Enqueue(tx, s.linkMail(&ledger.Person{ID: pid, FirstName: first, Language: lang, Emails: []string{norm}}, raw))
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.requestLinkTx(tx, norm) })
+}
+
+// requestLinkTx looks the normalised address up and, for an active person
+// with fewer than three links today, issues a link and queues its mail.
+func (s *Service) requestLinkTx(tx *store.Tx, norm string) error {
+	var pid int64
+	var first, lang, status string
+	err := tx.QueryRow(`SELECT p.id, p.first_name, p.language, p.status FROM person_emails e JOIN persons p ON p.id = e.person_id WHERE e.email = ?`, norm).
+		Scan(&pid, &first, &lang, &status)
+	if isNoRows(err) || (err == nil && status != ledger.StatusActive) {
+		return nil
+	}
+	if err != nil {
 		return err
-	})
+	}
+	// At most three links a day per person: the form cannot be used
+	// to flood someone's mailbox.
+	var recent int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM preference_tokens WHERE person_id = ? AND created_at > ?`, pid, store.Micros(s.now().Add(-24*time.Hour))).Scan(&recent); err != nil {
+		return err
+	}
+	if recent >= 3 {
+		return nil
+	}
+	raw, err := s.IssueTokenTx(tx, pid)
+	if err != nil {
+		return err
+	}
+	_, err = mail.Enqueue(tx, s.linkMail(&ledger.Person{ID: pid, FirstName: first, Language: lang, Emails: []string{norm}}, raw))
+	return err
 }
