@@ -164,3 +164,35 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// A queued request whose work fails stays queued for a later try and does
+// not hold up the others.
+func TestFailingPublicRequestIsRetriedLater(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, eng storetest.Engine) {
+		e := newEnv(t, eng)
+		ctx := context.Background()
+		e.person("known@example.com", "en")
+		if err := e.db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(`INSERT INTO public_requests (kind, payload, run_after, created_at) VALUES ('form', '{not json', 0, 0)`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		csrf := e.csrf("/p/")
+		if code, _, _ := e.do("POST", "/p/", url.Values{"csrf": {csrf}, "email": {"known@example.com"}}); code != 200 {
+			t.Fatalf("link request: %d", code)
+		}
+		n, err := e.svc.DrainPublicRequests(ctx)
+		if err == nil || n != 1 || strings.Contains(err.Error(), "@") {
+			t.Fatalf("drain: %d done, err %v", n, err)
+		}
+		if len(e.drain(1)) != 1 {
+			t.Fatal("the link was not mailed")
+		}
+		var attempts int
+		var runAfter int64
+		if err := e.db.QueryRow(ctx, `SELECT attempts, run_after FROM public_requests`).Scan(&attempts, &runAfter); err != nil || attempts != 1 || runAfter <= time.Now().UnixMicro() {
+			t.Fatalf("the failed request: attempts %d, run after %d, %v", attempts, runAfter, err)
+		}
+	})
+}
