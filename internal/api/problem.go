@@ -38,6 +38,12 @@ func problem(w http.ResponseWriter, r *http.Request, status int, code, title, de
 	w.Write(b)
 }
 
+// WriteProblem answers an API request with a problem details object; for
+// answers made outside the API's own handlers (limits of the server).
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, title, detail string) {
+	problem(w, r, status, code, title, detail, nil)
+}
+
 var kindStatus = map[ledger.Kind]int{
 	ledger.KindInvalid:  http.StatusUnprocessableEntity,
 	ledger.KindNotFound: http.StatusNotFound,

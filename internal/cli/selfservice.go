@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/consento/consento/internal/outreach"
 	"github.com/consento/consento/internal/rights"
@@ -18,14 +19,26 @@ func (e *env) outreach(ctx context.Context) (*outreach.Service, error) {
 }
 
 // selfService builds the public pages and gives the staff UI its outreach
-// pages (outbox, mail templates, forms, consent requests).
-func (e *env) selfService(ctx context.Context, staff *ui.Server) (http.Handler, error) {
+// pages (outbox, mail templates, forms, consent requests). It starts the
+// worker that does what the pages queue (link requests, form
+// submissions); stop ends it and waits for it.
+func (e *env) selfService(ctx context.Context, staff *ui.Server) (h http.Handler, stop func(), err error) {
 	svc, err := e.outreach(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	staff.EnableOutreach(svc)
-	return selfservice.New(svc, e.log, selfservice.Options{Proxies: e.cfg.TrustedProxies})
+	h, err = selfservice.New(svc, e.log, selfservice.Options{Proxies: e.cfg.TrustedProxies})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.RunPublicRequests(ctx, time.Second, func(err error) { e.log.Error("public requests", "err", err) })
+	}()
+	return h, func() { cancel(); <-done }, nil
 }
 
 // withPublic sends the public self-service paths to public and the rest

@@ -15,6 +15,7 @@ import (
 	"github.com/consento/consento/internal/receipt"
 	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/ui"
+	"github.com/consento/consento/internal/webserver"
 )
 
 func serveCommand() *cli.Command {
@@ -47,16 +48,16 @@ func serveCommand() *cli.Command {
 			staff.EnableWebhooks(hooks)
 			stopHooks := e.startWebhooks(ctx, hooks)
 			defer stopHooks()
-			public, err := e.selfService(ctx, staff)
+			public, stopPublic, err := e.selfService(ctx, staff)
 			if err != nil {
 				return err
 			}
+			defer stopPublic()
 			ln, err := net.Listen("tcp", e.cfg.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
 			}
-			hs := &http.Server{Handler: routes(srv, staff), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-			hs.Handler = withPublic(hs.Handler, public)
+			hs := webserver.New(withPublic(routes(srv, staff), public), uploadRoutes, webserver.Defaults)
 			out := cmd.Root().Writer
 			fmt.Fprintf(out, "Consento is running at %s (database: %s)\n", e.cfg.PublicURL, e.cfg.Redacted())
 			fmt.Fprintf(out, "Staff log in at %s/login\n", e.cfg.PublicURL)
@@ -96,6 +97,24 @@ func routes(api, staff http.Handler) http.Handler {
 	}
 	mux.Handle("/", staff)
 	return mux
+}
+
+// uploadRoutes are the routes whose request bodies are uploads (a list to
+// check, records to import, a file to keep): they may take as long as
+// they keep moving. Every other body must arrive within
+// webserver.Defaults.Body.
+var uploadRoutes = []string{
+	"POST /api/v1/consent-checks",
+	"POST /api/v1/consent-events", // evidence files, up to 32 MiB
+	"POST /api/v1/activities/import",
+	"POST /api/v1/business-records/import",
+	"POST /api/v1/persons/{id}/documents",
+	"POST /api/v1/breaches/{id}/persons",
+	"POST /lists/check",
+	"POST /consent-requests",
+	"POST /breaches/{id}/persons",
+	"POST /contacts/{id}/documents",
+	"POST /contacts/{id}/consents", // with an evidence file
 }
 
 // expireConsents records the expiry of grants past their valid_until, once

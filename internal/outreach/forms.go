@@ -182,12 +182,45 @@ type Submission struct {
 
 // Submit handles a web form: it creates or matches the person, records
 // pending consents (and, under Global Privacy Control, objections to the
-// purposes flagged for it) and mails the double opt-in link. It answers
-// the same whether the address was known.
+// purposes flagged for it) and mails the double opt-in link, all before it
+// returns. The public form queues the same work with QueueSubmission, so
+// that its answer takes as long whether the address was known.
 func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) error {
+	job, err := s.prepareSubmission(ctx, formKey, sub)
+	if err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.applySubmission(tx, job) })
+}
+
+// submissionJob is a checked web form submission with everything it
+// needs from the time it was sent (the texts shown, the client): the
+// payload of a queued public request.
+type submissionJob struct {
+	FormID       int64             `json:"form_id"`
+	FormKey      string            `json:"form_key"`
+	FormName     string            `json:"form_name"`
+	PrivacyURL   string            `json:"privacy_url"`
+	Email        string            `json:"email"`
+	FirstName    string            `json:"first_name"`
+	LastName     string            `json:"last_name"`
+	Language     string            `json:"language"`
+	FormURL      string            `json:"form_url"`
+	Chosen       []string          `json:"chosen"`
+	GPC          []string          `json:"gpc,omitempty"` // purposes objected to under Global Privacy Control
+	Snapshot     map[string]string `json:"snapshot"`
+	MailPurposes []map[string]any  `json:"mail_purposes"`
+	IP           string            `json:"ip"`
+	UserAgent    string            `json:"user_agent"`
+	At           int64             `json:"at"` // microseconds
+}
+
+// prepareSubmission checks a submission and takes its snapshot. Its work
+// does not depend on whether the address is known.
+func (s *Service) prepareSubmission(ctx context.Context, formKey string, sub Submission) (*submissionJob, error) {
 	f, err := s.FormByKey(ctx, formKey)
 	if err != nil || !f.Active {
-		return ErrNotFound
+		return nil, ErrNotFound
 	}
 	fe := map[string]string{}
 	email, ok := ledger.NormalizeEmail(sub.Email)
@@ -211,12 +244,14 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 		fe["purposes"] = "choose at least one"
 	}
 	if len(fe) > 0 {
-		return &InputError{Fields: fe}
+		return nil, &InputError{Fields: fe}
 	}
 	lang := mail.Language(sub.Language)
-	gpc, err := s.GPCPurposes(ctx)
-	if err != nil {
-		return err
+	var gpc []string
+	if sub.GPC {
+		if gpc, err = s.GPCPurposes(ctx); err != nil {
+			return nil, err
+		}
 	}
 	cl := sub.Client.trimmed()
 	now := s.now()
@@ -227,7 +262,7 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 	}
 	offers, err := s.Offers(ctx, f, lang)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var mailPurposes []map[string]any
 	for _, o := range offers {
@@ -237,51 +272,56 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 			mailPurposes = append(mailPurposes, map[string]any{"Name": o.Name, "ConsentText": o.ConsentText})
 		}
 	}
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		pid, to, status, err := s.matchOrCreate(tx, email, sub, lang)
-		if err != nil || status != ledger.StatusActive {
-			return err // a restricted or erased person gets the same answer, and nothing changes
+	privacy := f.PrivacyURL
+	if privacy == "" {
+		privacy = s.cfg.PrivacyURL
+	}
+	return &submissionJob{FormID: f.ID, FormKey: f.Key, FormName: f.Name, PrivacyURL: privacy, Email: email, FirstName: sub.FirstName, LastName: sub.LastName,
+		Language: lang, FormURL: sub.FormURL, Chosen: chosen, GPC: gpc, Snapshot: snapshot, MailPurposes: mailPurposes,
+		IP: cl.IP, UserAgent: cl.UserAgent, At: store.Micros(now)}, nil
+}
+
+// applySubmission does a checked submission's work in tx: the lookup of
+// the address and everything that depends on it.
+func (s *Service) applySubmission(tx *store.Tx, j *submissionJob) error {
+	sub := Submission{FirstName: j.FirstName, LastName: j.LastName}
+	pid, to, status, err := s.matchOrCreate(tx, j.Email, sub, j.Language)
+	if err != nil || status != ledger.StatusActive {
+		return err // a restricted or erased person gets the same answer, and nothing changes
+	}
+	ev := ledger.Evidence{Note: "web form submission (double opt-in pending)", FormURL: j.FormURL, Form: j.Snapshot, IP: j.IP, UserAgent: j.UserAgent}
+	for _, key := range j.Chosen {
+		var kind string
+		err := tx.QueryRow(`SELECT c.kind FROM consents c JOIN purposes p ON p.id = c.purpose_id WHERE c.person_id = ? AND p.key = ?`, pid, key).Scan(&kind)
+		if err != nil && !isNoRows(err) {
+			return err
 		}
-		ev := ledger.Evidence{Note: "web form submission (double opt-in pending)", FormURL: sub.FormURL, Form: snapshot, IP: cl.IP, UserAgent: cl.UserAgent}
-		for _, key := range chosen {
-			var kind string
-			err := tx.QueryRow(`SELECT c.kind FROM consents c JOIN purposes p ON p.id = c.purpose_id WHERE c.person_id = ? AND p.key = ?`, pid, key).Scan(&kind)
-			if err != nil && !isNoRows(err) {
-				return err
-			}
-			// A submission by whoever knows the address never lowers a
-			// consent the person gave: granted stays granted until confirmed.
-			if kind == string(ledger.Granted) {
-				continue
-			}
-			if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Pending, LegalBasis: ledger.Consent,
-				Source: "web_form", Language: lang, TextVersion: atoi(snapshot["version."+key]), Evidence: ev}); err != nil {
-				return err
-			}
+		// A submission by whoever knows the address never lowers a
+		// consent the person gave: granted stays granted until confirmed.
+		if kind == string(ledger.Granted) {
+			continue
 		}
-		if sub.GPC {
-			for _, key := range gpc {
-				if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected, LegalBasis: ledger.Consent,
-					Source: "web_form", Language: lang, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: sub.FormURL, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
-					return err
-				}
-			}
+		if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Pending, LegalBasis: ledger.Consent,
+			Source: "web_form", Language: j.Language, TextVersion: atoi(j.Snapshot["version."+key]), Evidence: ev}); err != nil {
+			return err
 		}
-		raw, h := newToken()
-		snap, _ := json.Marshal(snapshot)
-		if _, err := tx.Exec(`INSERT INTO optins (token_hash, person_id, form_id, purposes, snapshot, ip, user_agent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			h, pid, f.ID, strings.Join(chosen, ","), string(snap), cl.IP, cl.UserAgent, store.Micros(now), store.Micros(now.Add(OptinTTL))); err != nil {
-			return fmt.Errorf("outreach: store opt-in: %w", err)
+	}
+	for _, key := range j.GPC {
+		if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected, LegalBasis: ledger.Consent,
+			Source: "web_form", Language: j.Language, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: j.FormURL, IP: j.IP, UserAgent: j.UserAgent}}); err != nil {
+			return err
 		}
-		privacy := f.PrivacyURL
-		if privacy == "" {
-			privacy = s.cfg.PrivacyURL
-		}
-		_, err = mail.Enqueue(tx, mail.Message{Template: "optin", Language: lang, PersonID: pid, To: to, Data: map[string]any{
-			"Name": sub.FirstName, "Controller": s.cfg.Controller, "FormName": f.Name, "Purposes": mailPurposes, "PrivacyURL": privacy,
-			"ConfirmURL": s.cfg.PublicURL + "/f/confirm/" + raw + "?lang=" + lang, "ExpiresHours": int(OptinTTL.Hours())}})
-		return err
-	})
+	}
+	raw, h := newToken()
+	snap, _ := json.Marshal(j.Snapshot)
+	at := store.FromMicros(j.At)
+	if _, err := tx.Exec(`INSERT INTO optins (token_hash, person_id, form_id, purposes, snapshot, ip, user_agent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h, pid, j.FormID, strings.Join(j.Chosen, ","), string(snap), j.IP, j.UserAgent, j.At, store.Micros(at.Add(OptinTTL))); err != nil {
+		return fmt.Errorf("outreach: store opt-in: %w", err)
+	}
+	_, err = mail.Enqueue(tx, mail.Message{Template: "optin", Language: j.Language, PersonID: pid, To: to, Data: map[string]any{
+		"Name": j.FirstName, "Controller": s.cfg.Controller, "FormName": j.FormName, "Purposes": j.MailPurposes, "PrivacyURL": j.PrivacyURL,
+		"ConfirmURL": s.cfg.PublicURL + "/f/confirm/" + raw + "?lang=" + j.Language, "ExpiresHours": int(OptinTTL.Hours())}})
 	return err
 }
 

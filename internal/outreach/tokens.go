@@ -133,43 +133,46 @@ func (s *Service) linkMail(p *ledger.Person, raw string) mail.Message {
 }
 
 // RequestLink mails a fresh preference link to the address when it
-// belongs to an active person. It answers the same either way: the caller
-// cannot learn whether the address is known.
+// belongs to an active person, before it returns. The public page queues
+// the same work with QueueLinkRequest, so that its answer takes as long
+// whether the address is known.
 func (s *Service) RequestLink(ctx context.Context, email string) error {
 	norm, ok := ledger.NormalizeEmail(email)
 	if !ok {
 		return &InputError{Fields: map[string]string{"email": "invalid"}}
 	}
-	// Known or not, the work is one write transaction, so the answer
-	// takes about as long.
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		// Any spelling of the mailbox finds the person; the link goes to
-		// the address stored for them, never to the spelling typed here.
-		pid, to, err := ledger.EmailOwnerTx(tx, norm)
-		if err != nil || pid == 0 {
-			return err
-		}
-		var first, lang, status string
-		if err := tx.QueryRow(`SELECT first_name, language, status FROM persons WHERE id = ?`, pid).Scan(&first, &lang, &status); err != nil {
-			return err
-		}
-		if status != ledger.StatusActive {
-			return nil
-		}
-		// At most three links a day per person: the form cannot be used
-		// to flood someone's mailbox.
-		var recent int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM preference_tokens WHERE person_id = ? AND created_at > ?`, pid, store.Micros(s.now().Add(-24*time.Hour))).Scan(&recent); err != nil {
-			return err
-		}
-		if recent >= 3 {
-			return nil
-		}
-		raw, err := s.IssueTokenTx(tx, pid)
-		if err != nil {
-			return err
-		}
-		_, err = mail.Enqueue(tx, s.linkMail(&ledger.Person{ID: pid, FirstName: first, Language: lang, Emails: []string{to}}, raw))
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.requestLinkTx(tx, norm) })
+}
+
+// requestLinkTx looks the normalised address up and, for an active person
+// with fewer than three links today, issues a link and queues its mail.
+func (s *Service) requestLinkTx(tx *store.Tx, norm string) error {
+	// Any spelling of the mailbox finds the person; the link goes to the
+	// address stored for them, never to the spelling typed here.
+	pid, to, err := ledger.EmailOwnerTx(tx, norm)
+	if err != nil || pid == 0 {
 		return err
-	})
+	}
+	var first, lang, status string
+	if err := tx.QueryRow(`SELECT first_name, language, status FROM persons WHERE id = ?`, pid).Scan(&first, &lang, &status); err != nil {
+		return err
+	}
+	if status != ledger.StatusActive {
+		return nil
+	}
+	// At most three links a day per person: the form cannot be used
+	// to flood someone's mailbox.
+	var recent int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM preference_tokens WHERE person_id = ? AND created_at > ?`, pid, store.Micros(s.now().Add(-24*time.Hour))).Scan(&recent); err != nil {
+		return err
+	}
+	if recent >= 3 {
+		return nil
+	}
+	raw, err := s.IssueTokenTx(tx, pid)
+	if err != nil {
+		return err
+	}
+	_, err = mail.Enqueue(tx, s.linkMail(&ledger.Person{ID: pid, FirstName: first, Language: lang, Emails: []string{to}}, raw))
+	return err
 }

@@ -71,9 +71,20 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...selfservice.Options) *env 
 	return &env{t: t, db: db, ledger: l, svc: svc, srv: srv, smtp: smtp, worker: w}
 }
 
-// drain delivers the outbox and waits until n mails arrived in total.
+// work does what the public pages queued (link requests, form
+// submissions), as the server's worker does after answering.
+func (e *env) work() {
+	e.t.Helper()
+	if _, err := e.svc.DrainPublicRequests(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// drain does the queued public requests, delivers the outbox and waits
+// until n mails arrived in total.
 func (e *env) drain(n int) []mailtest.Received {
 	e.t.Helper()
+	e.work()
 	if _, err := e.worker.Drain(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}

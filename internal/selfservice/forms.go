@@ -56,7 +56,9 @@ func (h *Handler) formPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // submitForm answers "check your mailbox" whether or not the address was
-// known; only the confirmation click grants anything.
+// known, and as fast: the submission is checked and queued; matching the
+// address and mailing the opt-in come after the answer. Only the
+// confirmation click grants anything.
 func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 	f, l, ok := h.loadForm(w, r)
 	if !ok {
@@ -73,7 +75,7 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 		Purposes: r.PostForm["purpose"], Versions: versions, Terms: r.PostFormValue("terms") == "1", Language: l,
 		FormURL: h.svc.Config().PublicURL + "/f/" + f.Key, GPC: r.Header.Get("Sec-GPC") == "1", Client: h.client(r),
 	}
-	err := h.svc.Submit(r.Context(), f.Key, sub)
+	err := h.svc.QueueSubmission(r.Context(), f.Key, sub)
 	var ie *outreach.InputError
 	if errors.As(err, &ie) {
 		h.showForm(w, r, f, l, http.StatusUnprocessableEntity, formData{Errors: ie.Fields, Email: sub.Email,

@@ -17,14 +17,16 @@ func (h *Handler) linkPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "link", view{Lang: l, Title: translate(l, "link.title"), CSRF: h.csrf("link")})
 }
 
-// requestLink answers the same whether the address is known.
+// requestLink answers the same, and as fast, whether the address is
+// known: it only queues the request; the lookup and the mail come after
+// the answer (outreach.RunPublicRequests).
 func (h *Handler) requestLink(w http.ResponseWriter, r *http.Request) {
 	l := visitorLang(r)
 	if !h.csrfOK(r, "link") {
 		h.badCSRF(w, l)
 		return
 	}
-	err := h.svc.RequestLink(r.Context(), r.PostFormValue("email"))
+	err := h.svc.QueueLinkRequest(r.Context(), r.PostFormValue("email"))
 	var ie *outreach.InputError
 	if errors.As(err, &ie) {
 		h.render(w, http.StatusUnprocessableEntity, "link", view{Lang: l, Title: translate(l, "link.title"), CSRF: h.csrf("link"), Error: translate(l, "form.error.email")})

@@ -3,7 +3,9 @@
 // double opt-in (/f/), one-click unsubscribe (/u/, RFC 8058) and the
 // Global Privacy Control statement (/.well-known/gpc.json). Every page is
 // rate limited per IP and per token, sends a strict Content-Security-Policy
-// and never tells whether an e-mail address is known.
+// and never tells whether an e-mail address is known, not even by how long
+// it takes to answer: work that depends on the address is queued and done
+// after the answer (outreach.RunPublicRequests must run beside the pages).
 package selfservice
 
 import (

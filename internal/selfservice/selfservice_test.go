@@ -49,6 +49,7 @@ func TestWebFormDoubleOptIn(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "Please check your mailbox") {
 			t.Fatalf("submit: %d\n%s", code, body)
 		}
+		e.work()
 		p, err := e.ledger.PersonByEmail(ctx, "ole@example.dk")
 		if err != nil || p.FirstName != "Ole" || p.Source != "web_form" {
 			t.Fatalf("person from the form: %+v, %v", p, err)
@@ -369,12 +370,14 @@ func TestGlobalPrivacyControl(t *testing.T) {
 		if code, _, _ := e.do("POST", "/f/newsletter", form, "Sec-GPC", "1"); code != 200 {
 			t.Fatalf("submit: %d", code)
 		}
+		e.work()
 		p, _ := e.ledger.PersonByEmail(ctx, "gpc@example.com")
 		if st := e.state(p.ID, "ad_sharing"); st.State != ledger.Objected {
 			t.Fatalf("GPC: ad_sharing is %s", st.State)
 		}
 		form.Set("email", "nogpc@example.com")
 		e.do("POST", "/f/newsletter", form, "Sec-GPC", "0")
+		e.work()
 		p, _ = e.ledger.PersonByEmail(ctx, "nogpc@example.com")
 		if st := e.state(p.ID, "ad_sharing"); st.State != "none" {
 			t.Fatalf("Sec-GPC: 0 recorded %s", st.State)
@@ -582,6 +585,7 @@ func TestStrangersCannotDowngradeOrFlood(t *testing.T) {
 		if code, _, _ := e.do("POST", "/f/newsletter", form); code != 200 {
 			t.Fatalf("submit: %d", code)
 		}
+		e.work()
 		if st := e.state(pid, "e_marketing"); st.State != ledger.Granted {
 			t.Fatalf("a stranger's submission turned the grant into %s", st.State)
 		}
@@ -612,6 +616,7 @@ func TestErasePerson(t *testing.T) {
 		if code, _, _ := e.do("POST", "/f/newsletter", url.Values{"csrf": {csrf}, "email": {"gone@example.com"}, "purpose": {"e_marketing"}, "terms": {"1"}}); code != 200 {
 			t.Fatalf("submit: %d", code)
 		}
+		e.work()
 		p, _ := e.ledger.PersonByEmail(ctx, "gone@example.com")
 		tok := e.token(p.ID)
 		e.svc.SetRectificationMode(ctx, audit.System, "review")
