@@ -43,7 +43,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
 	if err := root.Run(ctx, args); err != nil {
-		fmt.Fprintln(stderr, "consento:", err)
+		// A command that has told the user what went wrong already returns
+		// reported(code): only its exit code is left to pass on.
+		if msg := strings.TrimSpace(err.Error()); msg != "" {
+			fmt.Fprintln(stderr, "consento:", msg)
+		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			return ec.ExitCode()
@@ -52,6 +56,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// reported is the error of a command that has printed its failure itself
+// (for example audit verify's report of a broken chain): Run exits with
+// code and prints nothing more.
+func reported(code int) error { return cli.Exit("", code) }
 
 // readSecretFiles fills secret settings from <ENV>_FILE when not set otherwise.
 func readSecretFiles(ctx context.Context, cmd *cli.Command) (context.Context, error) {
