@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/rights"
@@ -29,6 +30,9 @@ func (s *Server) rightsRoutes() {
 	})))
 	s.handle("POST "+base+"/{id}/extend", s.scoped("rights:write", s.requestStep(func(ctx context.Context, tok *auth.Token, id int64, in stepIn) (*rights.Request, error) {
 		return s.rights().Extend(ctx, tok.Actor(), id, in.Reason)
+	})))
+	s.handle("POST "+base+"/{id}/calendar", s.scoped("rights:write", s.requestStep(func(ctx context.Context, tok *auth.Token, id int64, in stepIn) (*rights.Request, error) {
+		return s.rights().SetCaseCalendar(ctx, tok.Actor(), id, in.Country, in.Region)
 	})))
 	s.handle("POST "+base+"/{id}/start", s.scoped("rights:write", s.requestStep(func(ctx context.Context, tok *auth.Token, id int64, in stepIn) (*rights.Request, error) {
 		return s.rights().Start(ctx, tok.Actor(), id)
@@ -109,6 +113,8 @@ type stepIn struct {
 	Body       string `json:"body"`
 	AssigneeID int64  `json:"assignee_id"`
 	PersonID   int64  `json:"person_id"`
+	Country    string `json:"country"`
+	Region     string `json:"region"`
 }
 
 func (s *Server) requestStep(do func(context.Context, *auth.Token, int64, stepIn) (*rights.Request, error)) func(http.ResponseWriter, *http.Request, *auth.Token) {
@@ -291,21 +297,44 @@ func (s *Server) liftRestriction(w http.ResponseWriter, r *http.Request, tok *au
 
 type holidaysDoc struct {
 	Country  string           `json:"country"`
+	Region   string           `json:"region,omitempty"`
 	Holidays []rights.Holiday `json:"holidays"`
+	// Read only: whether the calendar has built-in holidays, and its days
+	// off in the year asked for.
+	Builtin bool                 `json:"builtin"`
+	Year    int                  `json:"year,omitempty"`
+	DaysOff []rights.CalendarDay `json:"days_off,omitempty"`
 }
 
-func (s *Server) listHolidays(w http.ResponseWriter, r *http.Request, _ *auth.Token) {
-	c := strings.ToUpper(r.URL.Query().Get("country"))
-	if len(c) != 2 {
-		problem(w, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "country must be an ISO 3166-1 alpha-2 code such as DE", nil)
-		return
-	}
-	hs, err := s.rights().Holidays(r.Context(), c)
+// holidaysOf answers with a calendar's entries and its days off in year.
+func (s *Server) holidaysOf(w http.ResponseWriter, r *http.Request, country, region string, year int) {
+	hs, err := s.rights().Holidays(r.Context(), country, region)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, holidaysDoc{Country: c, Holidays: hs})
+	off, err := s.rights().DaysOff(r.Context(), country, region, year)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c := strings.ToUpper(strings.TrimSpace(country))
+	writeJSON(w, http.StatusOK, holidaysDoc{Country: c, Region: strings.ToUpper(strings.TrimSpace(region)), Holidays: hs,
+		Builtin: rights.HasBuiltin(c), Year: year, DaysOff: off})
+}
+
+func (s *Server) listHolidays(w http.ResponseWriter, r *http.Request, _ *auth.Token) {
+	q := r.URL.Query()
+	year := time.Now().UTC().Year()
+	if v := q.Get("year"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problem(w, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "year must be a year such as 2026", nil)
+			return
+		}
+		year = n
+	}
+	s.holidaysOf(w, r, q.Get("country"), q.Get("region"), year)
 }
 
 func (s *Server) setHolidays(w http.ResponseWriter, r *http.Request, tok *auth.Token) {
@@ -313,16 +342,15 @@ func (s *Server) setHolidays(w http.ResponseWriter, r *http.Request, tok *auth.T
 	if _, ok := decode(w, r, maxBody, &in); !ok {
 		return
 	}
-	if err := s.rights().SetHolidays(r.Context(), tok.Actor(), in.Country, in.Holidays); err != nil {
+	if err := s.rights().SetHolidays(r.Context(), tok.Actor(), in.Country, in.Region, in.Holidays); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	hs, err := s.rights().Holidays(r.Context(), in.Country)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	year := in.Year
+	if year == 0 {
+		year = time.Now().UTC().Year()
 	}
-	writeJSON(w, http.StatusOK, holidaysDoc{Country: strings.ToUpper(strings.TrimSpace(in.Country)), Holidays: hs})
+	s.holidaysOf(w, r, in.Country, in.Region, year)
 }
 
 type sectionsDoc struct {

@@ -81,6 +81,8 @@ func oaRightsAnswers(t *testing.T, e *env, call func(int, string, string, string
 	call(200, "POST", reqs+"/{id}/assign", accP+"/assign", map[string]any{"assignee_id": 0})
 	call(200, "POST", reqs+"/{id}/notes", accP+"/notes", map[string]any{"body": "internal"})
 	call(200, "POST", reqs+"/{id}/extend", accP+"/extend", map[string]any{"reason": "many systems to search"})
+	call(200, "POST", reqs+"/{id}/calendar", accP+"/calendar", map[string]any{"country": "de", "region": "de-by"})
+	call(422, "POST", reqs+"/{id}/calendar", accP+"/calendar", map[string]any{"country": "DE", "region": "DE-XX"})
 	for _, f := range []string{"json", "html", "pdf", "xlsx"} {
 		call(200, "GET", reqs+"/{id}/report", accP+"/report?format="+f, nil)
 	}
@@ -123,6 +125,9 @@ func oaRightsAnswers(t *testing.T, e *env, call func(int, string, string, string
 
 	call(200, "PUT", "/api/v1/holidays", "/api/v1/holidays", map[string]any{"country": "de", "holidays": []map[string]string{{"day": "2026-12-25", "name": "Weihnachten"}}})
 	call(200, "GET", "/api/v1/holidays", "/api/v1/holidays?country=DE", nil)
+	call(200, "GET", "/api/v1/holidays", "/api/v1/holidays?country=DE&region=DE-BY&year=2027", nil)
+	call(200, "PUT", "/api/v1/holidays", "/api/v1/holidays", map[string]any{"country": "DE", "region": "DE-BY", "holidays": []map[string]any{{"day": "2026-06-04", "working": true}}})
+	call(422, "GET", "/api/v1/holidays", "/api/v1/holidays?country=DE&region=FR-75", nil)
 	call(422, "PUT", "/api/v1/holidays", "/api/v1/holidays", map[string]any{"country": "DEU", "holidays": []any{}})
 	call(200, "PUT", "/api/v1/report-sections", "/api/v1/report-sections", map[string]any{"sections": []string{"person", "consents"}})
 	call(200, "GET", "/api/v1/report-sections", "/api/v1/report-sections", nil)

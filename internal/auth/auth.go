@@ -170,7 +170,6 @@ func invalid(field, msg string) error {
 	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: "some fields are invalid", Fields: []ledger.FieldError{{Field: field, Message: msg}}}
 }
 
-
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 12
 

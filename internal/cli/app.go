@@ -43,7 +43,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
 	if err := root.Run(ctx, args); err != nil {
-		fmt.Fprintln(stderr, "consento:", message(err))
+		// A command that has told the user what went wrong already returns
+		// reported(code): only its exit code is left to pass on.
+		if msg := strings.TrimSpace(message(err)); msg != "" {
+			fmt.Fprintln(stderr, "consento:", msg)
+		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			return ec.ExitCode()
@@ -66,6 +70,11 @@ func message(err error) string {
 	}
 	return strings.Replace(msg, de.Error(), describe(de).Error(), 1)
 }
+
+// reported is the error of a command that has printed its failure itself
+// (for example audit verify's report of a broken chain): Run exits with
+// code and prints nothing more.
+func reported(code int) error { return cli.Exit("", code) }
 
 // readSecretFiles fills secret settings from <ENV>_FILE when not set otherwise.
 func readSecretFiles(ctx context.Context, cmd *cli.Command) (context.Context, error) {

@@ -38,7 +38,7 @@ func auditCommand() *cli.Command {
 					fmt.Fprintf(out, "audit chain BROKEN at event %d: %s\n", rep.FirstBad, rep.Problem)
 				}
 				if !rep.OK {
-					return cli.Exit("", 2)
+					return reported(2)
 				}
 				return nil
 			},

@@ -124,7 +124,14 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if code, out, _ := run(t, "audit", "verify"); code != 2 || !strings.Contains(out, "BROKEN at event 3") {
-		t.Fatalf("audit verify after tampering: %d %q", code, out)
+	// The report names the failure once; no empty "consento: " line follows.
+	for _, args := range [][]string{{"audit", "verify"}, {"audit", "verify", "--json"}} {
+		code, out, errOut := run(t, args...)
+		if code != 2 || !strings.Contains(out, "BROKEN at event 3") && !strings.Contains(out, `"first_bad_seq": 3`) {
+			t.Fatalf("%v after tampering: %d %q", args, code, out)
+		}
+		if errOut != "" {
+			t.Errorf("%v after tampering: stderr %q, want nothing beyond the report", args, errOut)
+		}
 	}
 }

@@ -33,15 +33,16 @@ func openSecrets(ctx context.Context, cfg config.Config, db *store.DB, log *slog
 		}
 		key = k
 	case db.Dialect == store.SQLite:
+		// Keysets first, the file second: a process that starts beside
+		// this one writes the file before its keysets, so keysets without
+		// the file mean the file is lost, not that it is being created.
 		path := filepath.Join(cfg.DataDir, secrets.MasterKeyFile)
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			var n int
-			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM secret_keysets`).Scan(&n); err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				return nil, fmt.Errorf("the master key file %s is missing but the database holds keysets encrypted under it: restore the file from your backup or set CONSENTO_MASTER_KEY", path)
-			}
+		var n int
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM secret_keysets`).Scan(&n); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(path); n > 0 && errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the master key file %s is missing but the database holds keysets encrypted under it: restore the file from your backup or set CONSENTO_MASTER_KEY", path)
 		}
 		k, path, created, err := secrets.MasterKeyFromFile(cfg.DataDir)
 		if err != nil {

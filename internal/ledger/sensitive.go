@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/consento/consento/internal/audit"
@@ -392,4 +393,65 @@ func (s *Service) MarkSensitive(ctx context.Context, actor Actor, key string, se
 		return nil, err
 	}
 	return &out, nil
+}
+
+// RevealForSubject replaces the masks in p, a person as Person returns
+// them, by the full values of their sensitive fields, for a copy that goes
+// to the person themself: their Art. 15(3) copy or their Art. 20 export
+// holds their own data in full, masking is for staff screens. p.Sensitive
+// is emptied (nothing in the copy is masked). It returns the keys of the
+// fields revealed; the caller must record the disclosure with
+// RecordSubjectDisclosureTx in the transaction that hands the copy over.
+func (s *Service) RevealForSubject(ctx context.Context, p *Person) ([]string, error) {
+	if len(p.Sensitive) == 0 {
+		return nil, nil
+	}
+	defs, err := s.sensitiveDefs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var vals map[string]string
+	if s.vault != nil {
+		all, err := s.vault.Reveal(ctx, []int64{p.ID})
+		if err != nil {
+			return nil, err
+		}
+		vals = all[p.ID]
+	}
+	// Values of a field marked sensitive lately may still wait in
+	// persons.custom for the job that moves them into the vault.
+	var raw string
+	if err := s.db.QueryRow(ctx, `SELECT custom FROM persons WHERE id = ?`, p.ID).Scan(&raw); err != nil {
+		return nil, fmt.Errorf("ledger: reveal for subject: %w", err)
+	}
+	plain := map[string]any{}
+	_ = json.Unmarshal([]byte(raw), &plain)
+	var keys []string
+	for _, sv := range p.Sensitive {
+		v, ok := vals[sv.Key]
+		if raw, inPlain := plain[sv.Key]; !ok && inPlain {
+			v, ok = SensitiveText(raw), true
+		}
+		if _, known := defs[sv.Key]; !ok || !known {
+			continue // the mask stays: the value could not be read
+		}
+		p.Custom[sv.Key] = v
+		keys = append(keys, sv.Key)
+	}
+	if len(keys) == len(p.Sensitive) {
+		p.Sensitive = nil
+	}
+	return keys, nil
+}
+
+// RecordSubjectDisclosureTx writes the audit event of a disclosure of the
+// person's sensitive values (the keys RevealForSubject returned) to the
+// person themself, with how it reached them as the reason. The event names
+// the fields, never their values.
+func RecordSubjectDisclosureTx(tx *store.Tx, at time.Time, actor Actor, personID int64, keys []string, reason string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return recordPerson(tx, at, audit.Entry{Actor: actor, Action: "sensitive.disclose_to_subject", ObjectType: "person", ObjectID: strconv.FormatInt(personID, 10),
+		PersonID: personID, Reason: reason, After: map[string]any{"fields": keys}})
 }

@@ -306,11 +306,24 @@ type Export struct {
 	Requests []map[string]any       `json:"requests"`
 }
 
-// ExportData collects the person's data.
+// ExportData collects the person's data for their own download: their
+// sensitive values are in clear (it is their copy, GDPR Art. 15(3)), and
+// the audit log records the disclosure to them.
 func (s *Service) ExportData(ctx context.Context, personID int64) (*Export, error) {
 	p, err := s.ledger.Person(ctx, personID)
 	if err != nil {
 		return nil, err
+	}
+	revealed, err := s.ledger.RevealForSubject(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(revealed) > 0 {
+		if err := s.db.Write(ctx, func(tx *store.Tx) error {
+			return ledger.RecordSubjectDisclosureTx(tx, s.now(), Subject(personID), personID, revealed, "downloaded by the person on their preference page")
+		}); err != nil {
+			return nil, err
+		}
 	}
 	st, err := s.ledger.Consents(ctx, personID)
 	if err != nil {

@@ -52,16 +52,21 @@ const DueSoonDays = 7
 
 // Request is a data-subject request case.
 type Request struct {
-	ID                 int64      `json:"id"`
-	PersonID           *int64     `json:"person_id,omitempty"`
-	Type               string     `json:"type"`
-	Article            string     `json:"article"`
-	Status             string     `json:"status"`
-	Channel            string     `json:"channel"`
-	RequesterEmail     string     `json:"requester_email,omitempty"`
-	Details            string     `json:"details,omitempty"`
-	Purpose            string     `json:"purpose,omitempty"`
-	Country            string     `json:"country,omitempty"`
+	ID             int64  `json:"id"`
+	PersonID       *int64 `json:"person_id,omitempty"`
+	Type           string `json:"type"`
+	Article        string `json:"article"`
+	Status         string `json:"status"`
+	Channel        string `json:"channel"`
+	RequesterEmail string `json:"requester_email,omitempty"`
+	Details        string `json:"details,omitempty"`
+	Purpose        string `json:"purpose,omitempty"`
+	Country        string `json:"country,omitempty"`
+	Region         string `json:"region,omitempty"`
+	// CalendarMissing: the case's calendar knows no holiday (no country,
+	// or a country with neither built-in nor added holidays), so its
+	// deadline counts weekends only.
+	CalendarMissing    bool       `json:"calendar_missing"`
 	ReceivedOn         string     `json:"received_on"`
 	DueOn              string     `json:"due_on"`
 	ExtendedDueOn      string     `json:"extended_due_on,omitempty"`
@@ -113,7 +118,8 @@ type RequestInput struct {
 	Channel        string `json:"channel"`
 	RequesterEmail string `json:"requester_email"`
 	ReceivedOn     string `json:"received_on"` // YYYY-MM-DD, default today
-	Country        string `json:"country"`     // holiday calendar, ISO 3166-1 alpha-2
+	Country        string `json:"country"`     // holiday calendar, ISO 3166-1 alpha-2; default: the default calendar
+	Region         string `json:"region"`      // ISO 3166-2 region of the calendar, e.g. DE-BY (optional)
 	Details        string `json:"details"`
 	Purpose        string `json:"purpose"` // the purpose objected to (objection)
 	AssigneeID     *int64 `json:"assignee_id"`
@@ -126,6 +132,7 @@ func (s *Service) today() Date { return DateOf(s.now()) }
 func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in RequestInput) (*Request, error) {
 	in.Type, in.Channel = strings.TrimSpace(in.Type), strings.TrimSpace(in.Channel)
 	in.Country = strings.ToUpper(strings.TrimSpace(in.Country))
+	in.Region = strings.ToUpper(strings.TrimSpace(in.Region))
 	if in.Channel == "" {
 		in.Channel = "staff"
 	}
@@ -135,8 +142,8 @@ func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in Reque
 		return nil, invalid("type", "must be one of "+strings.Join(Types, ", "))
 	case !contains(Channels, in.Channel):
 		return nil, invalid("channel", "must be one of "+strings.Join(Channels, ", "))
-	case in.Country != "" && !validCountry(in.Country):
-		return nil, invalid("country", "must be an ISO 3166-1 alpha-2 code such as DE")
+	case in.Country == "" && in.Region != "":
+		return nil, invalid("country", "name the country of the region")
 	case len(in.Details) > 10_000:
 		return nil, invalid("details", "must be at most 10,000 characters")
 	}
@@ -163,7 +170,19 @@ func (s *Service) CreateRequest(ctx context.Context, actor audit.Actor, in Reque
 	if in.PersonID == nil && in.RequesterEmail == "" {
 		return nil, invalid("person_id", "name the person or the requester's e-mail address")
 	}
-	cal, err := s.Calendar(ctx, in.Country)
+	if in.Country != "" {
+		var err error
+		if in.Country, in.Region, err = normCalendar(in.Country, in.Region); err != nil {
+			return nil, err
+		}
+	} else {
+		def, err := s.DefaultCalendar(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in.Country, in.Region = def.Country, def.Region
+	}
+	cal, err := s.Calendar(ctx, in.Country, in.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -211,14 +230,14 @@ func (s *Service) createTx(tx *store.Tx, actor audit.Actor, in RequestInput, rec
 			return 0, invalid("purpose", "there is no such purpose")
 		}
 	}
-	id, err := tx.InsertID(`INSERT INTO rights_requests (person_id, type, status, channel, requester_email, details, purpose, country, received_on, due_on, assignee_id, created_at, created_by, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, in.Type, StatusReceived, in.Channel, in.RequesterEmail, in.Details, in.Purpose, in.Country,
+	id, err := tx.InsertID(`INSERT INTO rights_requests (person_id, type, status, channel, requester_email, details, purpose, country, region, received_on, due_on, assignee_id, created_at, created_by, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, in.Type, StatusReceived, in.Channel, in.RequesterEmail, in.Details, in.Purpose, in.Country, in.Region,
 		received.String(), due.String(), in.AssigneeID, store.Micros(now), actor.String(), store.Micros(now))
 	if err != nil {
 		return 0, fmt.Errorf("rights: create request: %w", err)
 	}
 	return id, appendAudit(tx, now, audit.Entry{Actor: actor, Action: "request.create", ObjectType: "rights_request", ObjectID: strconv.FormatInt(id, 10),
-		PersonID: deref(pid), After: map[string]any{"type": in.Type, "channel": in.Channel, "received_on": received.String(), "due_on": due.String()}})
+		PersonID: deref(pid), After: map[string]any{"type": in.Type, "channel": in.Channel, "received_on": received.String(), "due_on": due.String(), "calendar": calendarID(in.Country, in.Region)}})
 }
 
 // OpenSelfServiceErasureTx opens an erasure case (GDPR Art. 17) for a
@@ -227,9 +246,17 @@ func (s *Service) createTx(tx *store.Tx, actor audit.Actor, in RequestInput, rec
 // identity: the case still needs the privacy officer's verification.
 func (s *Service) OpenSelfServiceErasureTx(tx *store.Tx, personID int64) error {
 	received := s.today()
-	due := Calendar{Holidays: map[Date]bool{}}.Due(received, AnswerMonths)
-	_, err := s.createTx(tx, audit.Actor{Type: "subject", ID: strconv.FormatInt(personID, 10)}, RequestInput{PersonID: &personID, Type: TypeErasure,
-		Channel: "self_service", Details: "Asked for erasure on the personal preference page."}, received, due)
+	def, err := defaultCalendarTx(tx)
+	if err != nil {
+		return err
+	}
+	cal, err := calendarTx(tx, def.Country, def.Region)
+	if err != nil {
+		return err
+	}
+	due := cal.Due(received, AnswerMonths)
+	_, err = s.createTx(tx, audit.Actor{Type: "subject", ID: strconv.FormatInt(personID, 10)}, RequestInput{PersonID: &personID, Type: TypeErasure,
+		Channel: "self_service", Country: def.Country, Region: def.Region, Details: "Asked for erasure on the personal preference page."}, received, due)
 	return err
 }
 
@@ -257,14 +284,14 @@ func checkAssignee(tx *store.Tx, uid int64) error {
 	return nil
 }
 
-const requestCols = `id, person_id, type, status, channel, requester_email, details, purpose, country, received_on, due_on, extended_due_on, extension_reason,
+const requestCols = `id, person_id, type, status, channel, requester_email, details, purpose, country, region, received_on, due_on, extended_due_on, extension_reason,
 	verified_at, verified_by, verification_method, assignee_id, reminded_at, escalated_at, closed_at, outcome, created_at, created_by, updated_at`
 
 func (s *Service) scanRequest(sc interface{ Scan(...any) error }) (*Request, error) {
 	var r Request
 	var pid, assignee, verified, reminded, escalated, closed sql.NullInt64
 	var created, updated int64
-	err := sc.Scan(&r.ID, &pid, &r.Type, &r.Status, &r.Channel, &r.RequesterEmail, &r.Details, &r.Purpose, &r.Country, &r.ReceivedOn, &r.DueOn,
+	err := sc.Scan(&r.ID, &pid, &r.Type, &r.Status, &r.Channel, &r.RequesterEmail, &r.Details, &r.Purpose, &r.Country, &r.Region, &r.ReceivedOn, &r.DueOn,
 		&r.ExtendedDueOn, &r.ExtensionReason, &verified, &r.VerifiedBy, &r.VerificationMethod, &assignee, &reminded, &escalated, &closed, &r.Outcome,
 		&created, &r.CreatedBy, &updated)
 	if err != nil {
@@ -315,6 +342,9 @@ func (s *Service) Request(ctx context.Context, id int64) (*Request, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("rights: load request: %w", err)
+	}
+	if err := s.flagCalendars(ctx, r); err != nil {
+		return nil, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, at, author, body FROM rights_request_notes WHERE request_id = ? ORDER BY id`, id)
 	if err != nil {
@@ -399,7 +429,10 @@ func (s *Service) Requests(ctx context.Context, f RequestFilter) ([]*Request, er
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.flagCalendars(ctx, out...)
 }
 
 // Counts sums up the open cases for the dashboard.
@@ -551,7 +584,7 @@ func (s *Service) Extend(ctx context.Context, actor audit.Actor, id int64, reaso
 		if err != nil {
 			return nil, err
 		}
-		cal, err := calendarTx(tx, r.Country)
+		cal, err := calendarTx(tx, r.Country, r.Region)
 		if err != nil {
 			return nil, err
 		}
@@ -559,23 +592,32 @@ func (s *Service) Extend(ctx context.Context, actor audit.Actor, id int64, reaso
 	})
 }
 
-func calendarTx(tx *store.Tx, country string) (Calendar, error) {
-	cal := Calendar{Country: country, Holidays: map[Date]bool{}}
-	rows, err := tx.Query(`SELECT day FROM public_holidays WHERE country = ?`, country)
+// SetCaseCalendar sets the calendar of an open case (country and
+// optional region) and computes its deadlines again in it: the due date,
+// and the extended one when the case was extended.
+func (s *Service) SetCaseCalendar(ctx context.Context, actor audit.Actor, id int64, country, region string) (*Request, error) {
+	country, region, err := normCalendar(country, region)
 	if err != nil {
-		return cal, err
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var day string
-		if err := rows.Scan(&day); err != nil {
-			return cal, err
+	return s.step(ctx, actor, id, "calendar", "", func(tx *store.Tx, r *Request, now time.Time) (map[string]any, error) {
+		if !r.Open() {
+			return nil, closedErr()
 		}
-		if d, err := ParseDate(day); err == nil {
-			cal.Holidays[d] = true
+		received, err := ParseDate(r.ReceivedOn)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return cal, rows.Err()
+		cal, err := calendarTx(tx, country, region)
+		if err != nil {
+			return nil, err
+		}
+		set := map[string]any{"country": country, "region": region, "due_on": cal.Due(received, AnswerMonths).String()}
+		if r.ExtendedDueOn != "" {
+			set["extended_due_on"] = cal.Due(received, ExtendedMonths).String()
+		}
+		return set, nil
+	})
 }
 
 // Start marks a verified case as being worked on.

@@ -22,7 +22,7 @@ func TestRequestCaseDeadlinesAndWorkflow(t *testing.T) {
 		ctx := e.ctx
 		now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 		e.r.SetClock(func() time.Time { return now })
-		if err := e.r.SetHolidays(ctx, officer, "de", []rights.Holiday{{Day: "2026-12-25", Name: "1. Weihnachtstag"}, {Day: "2026-12-26"}}); err != nil {
+		if err := e.r.SetHolidays(ctx, officer, "de", "", []rights.Holiday{{Day: "2026-12-25", Name: "1. Weihnachtstag"}, {Day: "2026-12-26"}}); err != nil {
 			t.Fatal(err)
 		}
 		p := must[*ledger.Person](t)(e.l.CreatePerson(ctx, officer, ledger.PersonInput{FirstName: "Anna", Emails: []string{"anna@example.com"}}))

@@ -55,10 +55,19 @@ func (d Date) AddMonths(n int) Date {
 }
 
 // Calendar tells working days from Saturdays, Sundays and the public
-// holidays of one country.
+// holidays of one country, or one region of it: the built-in holidays
+// (BuiltinHolidays) with the privacy officer's changes.
 type Calendar struct {
-	Country  string
+	Country string
+	Region  string // ISO 3166-2, e.g. DE-BY; "" for the whole country
+	// Holidays are days off the privacy officer added (or, for a country
+	// without built-in holidays, all of its holidays).
 	Holidays map[Date]bool
+	// Working are days that are working days although a built-in holiday
+	// falls on them.
+	Working map[Date]bool
+	// Builtin counts the built-in holidays of Country and Region.
+	Builtin bool
 }
 
 // WorkingDay reports whether d is neither a weekend day nor a holiday.
@@ -67,8 +76,19 @@ func (c Calendar) WorkingDay(d Date) bool {
 	case time.Saturday, time.Sunday:
 		return false
 	}
-	return !c.Holidays[d]
+	switch {
+	case c.Working[d]:
+		return true
+	case c.Holidays[d]:
+		return false
+	}
+	return !c.Builtin || builtinHoliday(c.Country, c.Region, d) == ""
 }
+
+// Missing reports whether the calendar knows no holiday at all: no
+// country, or a country with neither built-in nor added holidays. Its
+// deadlines count weekends only.
+func (c Calendar) Missing() bool { return !c.Builtin && len(c.Holidays) == 0 }
 
 // NextWorkingDay is d, or the first working day after it.
 func (c Calendar) NextWorkingDay(d Date) Date {

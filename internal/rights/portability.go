@@ -54,7 +54,10 @@ type PortableNote struct {
 	Body    string    `json:"body"`
 }
 
-// Portability gathers the Art. 20 export of a verified portability request.
+// Portability gathers the Art. 20 export of a verified portability
+// request. It goes to the person (or, at their request, to another
+// controller): their sensitive values are in clear, and the audit log
+// records the disclosure to the data subject.
 func (s *Service) Portability(ctx context.Context, actor audit.Actor, requestID int64, format string) (*Portable, error) {
 	r, err := s.Request(ctx, requestID)
 	if err != nil {
@@ -64,22 +67,35 @@ func (s *Service) Portability(ctx context.Context, actor audit.Actor, requestID 
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.PersonPortable(ctx, pid)
+	p, err := s.livePerson(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
-	return out, s.logDisclosure(ctx, actor, r, "request.portability", format)
+	revealed, err := s.ledger.RevealForSubject(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.portableOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	reason := fmt.Sprintf("Art. 20 export for portability request %d (%s), for the person", requestID, format)
+	return out, s.logDisclosure(ctx, actor, r, "request.portability", format, revealed, reason)
 }
 
-// PersonPortable gathers the data a person provided.
+// PersonPortable gathers the data a person provided, sensitive values
+// masked as on staff screens; the person's export comes from Portability.
 func (s *Service) PersonPortable(ctx context.Context, pid int64) (*Portable, error) {
-	p, err := s.ledger.Person(ctx, pid)
+	p, err := s.livePerson(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
-	if p.Status == ledger.StatusAnonymized {
-		return nil, &ledger.Error{Kind: ledger.KindGone, Code: "person-anonymized", Message: "this person was anonymized: nothing is held about them"}
-	}
+	return s.portableOf(ctx, p)
+}
+
+// portableOf gathers the export of the person p as given.
+func (s *Service) portableOf(ctx context.Context, p *ledger.Person) (*Portable, error) {
+	pid := p.ID
 	out := &Portable{Schema: PortabilitySchema, GeneratedAt: s.now().Truncate(time.Second), Consents: []PortableConsent{}, Activities: []PortableNote{},
 		Person: PortablePerson{FirstName: p.FirstName, LastName: p.LastName, Emails: p.Emails, Phones: p.Phones, Address: p.Address, Language: p.Language, CustomFields: p.Custom}}
 	evs, err := s.ledger.History(ctx, pid, "")

@@ -111,8 +111,11 @@ func (s *Service) SetReportSections(ctx context.Context, sections []string) erro
 	})
 }
 
-// Report gathers the Art. 15 report for a verified access request; the
-// disclosure is audit-logged.
+// Report gathers the Art. 15 report for a verified access request. It is
+// the person's copy (Art. 15(3)), whether staff download it to hand it
+// over or it is e-mailed: it holds the person's sensitive values in full,
+// and the audit log records the disclosure to the data subject with the
+// request as its reason.
 func (s *Service) Report(ctx context.Context, actor audit.Actor, requestID int64, format string) (*Report, error) {
 	r, err := s.Request(ctx, requestID)
 	if err != nil {
@@ -122,20 +125,36 @@ func (s *Service) Report(ctx context.Context, actor audit.Actor, requestID int64
 	if err != nil {
 		return nil, err
 	}
-	rep, err := s.PersonReport(ctx, pid)
+	rep, revealed, err := s.subjectReport(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
 	rep.RequestID = requestID
-	if err := s.logDisclosure(ctx, actor, r, "request.report", format); err != nil {
+	reason := fmt.Sprintf("Art. 15 copy for access request %d (%s), for the person", requestID, format)
+	if err := s.logDisclosure(ctx, actor, r, "request.report", format, revealed, reason); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
-// PersonReport gathers everything held about a person, limited to the
-// sections staff chose.
-func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) {
+// subjectReport gathers the report as the person receives it: sensitive
+// values in clear. revealed lists the fields whose disclosure the caller
+// must audit.
+func (s *Service) subjectReport(ctx context.Context, pid int64) (rep *Report, revealed []string, err error) {
+	p, err := s.livePerson(ctx, pid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if revealed, err = s.ledger.RevealForSubject(ctx, p); err != nil {
+		return nil, nil, err
+	}
+	rep, err = s.reportOf(ctx, p)
+	return rep, revealed, err
+}
+
+// livePerson reads a person who was not anonymized, sensitive values
+// masked.
+func (s *Service) livePerson(ctx context.Context, pid int64) (*ledger.Person, error) {
 	p, err := s.ledger.Person(ctx, pid)
 	if err != nil {
 		return nil, err
@@ -143,6 +162,23 @@ func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) 
 	if p.Status == ledger.StatusAnonymized {
 		return nil, &ledger.Error{Kind: ledger.KindGone, Code: "person-anonymized", Message: "this person was anonymized: nothing is held about them"}
 	}
+	return p, nil
+}
+
+// PersonReport gathers everything held about a person, limited to the
+// sections staff chose, with sensitive values masked as on staff screens.
+// What goes to the person comes from Report or EmailReport.
+func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) {
+	p, err := s.livePerson(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	return s.reportOf(ctx, p)
+}
+
+// reportOf gathers the report of the person p as given.
+func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, error) {
+	pid := p.ID
 	sections, err := s.ReportSections(ctx)
 	if err != nil {
 		return nil, err
@@ -255,10 +291,16 @@ func (s *Service) PersonReport(ctx context.Context, pid int64) (*Report, error) 
 	return rep, nil
 }
 
-// logDisclosure records that data of the case's person left the system.
-func (s *Service) logDisclosure(ctx context.Context, actor audit.Actor, r *Request, action, format string) error {
+// logDisclosure records that data of the case's person left the system
+// and, when the copy holds their sensitive values in clear (revealed),
+// that disclosure to the data subject, in one transaction.
+func (s *Service) logDisclosure(ctx context.Context, actor audit.Actor, r *Request, action, format string, revealed []string, reason string) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		return appendAudit(tx, s.now(), audit.Entry{Actor: actor, Action: action, ObjectType: "rights_request", ObjectID: strconv.FormatInt(r.ID, 10),
-			PersonID: deref(r.PersonID), After: map[string]string{"format": format}})
+		now := s.now()
+		if err := appendAudit(tx, now, audit.Entry{Actor: actor, Action: action, ObjectType: "rights_request", ObjectID: strconv.FormatInt(r.ID, 10),
+			PersonID: deref(r.PersonID), After: map[string]string{"format": format}}); err != nil {
+			return err
+		}
+		return ledger.RecordSubjectDisclosureTx(tx, now, actor, deref(r.PersonID), revealed, reason)
 	})
 }

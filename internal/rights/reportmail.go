@@ -73,7 +73,7 @@ func (s *Service) EmailReport(ctx context.Context, actor audit.Actor, requestID 
 	if to == "" {
 		return nil, conflict("no-address", "neither the request nor the person has an e-mail address to send the report to")
 	}
-	rep, err := s.PersonReport(ctx, pid)
+	rep, revealed, err := s.subjectReport(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +117,9 @@ func (s *Service) EmailReport(ctx context.Context, actor audit.Actor, requestID 
 			return nil, conflict("mail-blocked", "mail to this person is blocked (erasure): the report cannot be e-mailed")
 		}
 		out.MailID = id
+		if err := ledger.RecordSubjectDisclosureTx(tx, now, actor, pid, revealed, fmt.Sprintf("Art. 15 copy for access request %d, e-mailed to the person", requestID)); err != nil {
+			return nil, err
+		}
 		if _, err := tx.Exec(`INSERT INTO rights_request_notes (request_id, at, author, body) VALUES (?, ?, ?, ?)`,
 			requestID, store.Micros(now), actor.String(), "Report e-mailed to "+out.To+" as "+out.Filename+" (outbox mail "+strconv.FormatInt(id, 10)+")."); err != nil {
 			return nil, fmt.Errorf("rights: report mail note: %w", err)

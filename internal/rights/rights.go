@@ -7,18 +7,14 @@
 package rights
 
 import (
-	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/store"
-	"github.com/consento/consento/internal/textcheck"
 )
 
 // Service handles data-subject requests over one database.
@@ -74,98 +70,4 @@ func appendAudit(tx *store.Tx, at time.Time, e audit.Entry) error {
 	}
 	_, err := audit.Append(tx, at, e, nil)
 	return err
-}
-
-// Calendar loads the public holidays of a country.
-func (s *Service) Calendar(ctx context.Context, country string) (Calendar, error) {
-	cal := Calendar{Country: country, Holidays: map[Date]bool{}}
-	if country == "" {
-		return cal, nil
-	}
-	rows, err := s.db.Query(ctx, `SELECT day FROM public_holidays WHERE country = ?`, country)
-	if err != nil {
-		return cal, fmt.Errorf("rights: holidays: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var day string
-		if err := rows.Scan(&day); err != nil {
-			return cal, err
-		}
-		if d, err := ParseDate(day); err == nil {
-			cal.Holidays[d] = true
-		}
-	}
-	return cal, rows.Err()
-}
-
-// Holiday is one public holiday of a country.
-type Holiday struct {
-	Day  string `json:"day"`
-	Name string `json:"name"`
-}
-
-// Holidays lists a country's public holidays.
-func (s *Service) Holidays(ctx context.Context, country string) ([]Holiday, error) {
-	rows, err := s.db.Query(ctx, `SELECT day, name FROM public_holidays WHERE country = ? ORDER BY day`, strings.ToUpper(country))
-	if err != nil {
-		return nil, fmt.Errorf("rights: holidays: %w", err)
-	}
-	defer rows.Close()
-	out := []Holiday{}
-	for rows.Next() {
-		var h Holiday
-		if err := rows.Scan(&h.Day, &h.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
-}
-
-// validCountry reports whether c is an ISO 3166-1 alpha-2 code (upper case).
-func validCountry(c string) bool {
-	n, ok := textcheck.Country(c)
-	return ok && n == c
-}
-
-// maxHolidays bounds the holidays stored for one country.
-const maxHolidays = 1000
-
-// SetHolidays replaces a country's public holidays. Deadlines already
-// computed stay as they are.
-func (s *Service) SetHolidays(ctx context.Context, actor audit.Actor, country string, days []Holiday) error {
-	country = strings.ToUpper(strings.TrimSpace(country))
-	if !validCountry(country) {
-		return invalid("country", "must be an ISO 3166-1 alpha-2 code such as DE")
-	}
-	if len(days) > maxHolidays {
-		return invalid("holidays", fmt.Sprintf("at most %d holidays per country", maxHolidays))
-	}
-	seen := map[string]bool{}
-	for i, h := range days {
-		d, err := ParseDate(strings.TrimSpace(h.Day))
-		if err != nil {
-			return invalid(fmt.Sprintf("holidays[%d].day", i), "must be a date (YYYY-MM-DD)")
-		}
-		days[i].Day = d.String()
-		if bad := textcheck.Line(strings.TrimSpace(h.Name), textcheck.MaxName); bad != textcheck.OK {
-			return invalid(fmt.Sprintf("holidays[%d].name", i), bad.Message(textcheck.MaxName))
-		}
-		if seen[days[i].Day] {
-			return invalid(fmt.Sprintf("holidays[%d].day", i), "is listed twice")
-		}
-		seen[days[i].Day] = true
-	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(`DELETE FROM public_holidays WHERE country = ?`, country); err != nil {
-			return err
-		}
-		for _, h := range days {
-			if _, err := tx.Exec(`INSERT INTO public_holidays (country, day, name) VALUES (?, ?, ?)`, country, h.Day, strings.TrimSpace(h.Name)); err != nil {
-				return fmt.Errorf("rights: store holiday: %w", err)
-			}
-		}
-		return appendAudit(tx, s.now(), audit.Entry{Actor: actor, Action: "holidays.set", ObjectType: "holidays", ObjectID: country, After: days})
-	})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
+	"github.com/consento/consento/internal/outreach"
 	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/secrets"
 	"github.com/consento/consento/internal/store"
@@ -179,38 +180,103 @@ func TestDatabaseCopyRevealsNoSensitiveValue(t *testing.T) {
 	})
 }
 
-// TestReportsAndExportsAreMasked: the Art. 15 report (JSON, HTML, XLSX)
-// and the Art. 20 export show masks only; level-3 erasure deletes the
-// encrypted values.
-func TestReportsAndExportsAreMasked(t *testing.T) {
+// TestPersonsOwnCopyHoldsTheirSensitiveValues: what goes to the person
+// (the Art. 15 report staff download for them or e-mail to them, the Art.
+// 20 export, the JSON download on their preference page) holds their IBAN,
+// national id and other sensitive values in full (Art. 15(3): it is their
+// copy), each disclosure audited without the values; what staff see on
+// screen (the person as the ledger shows it, the report and export
+// gathered for staff) stays masked. Level-3 erasure deletes the values.
+func TestPersonsOwnCopyHoldsTheirSensitiveValues(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, engine storetest.Engine) {
 		e := newEnv(t, engine)
-		p := e.person(t, "Rita", map[string]any{"national_id": "ZQXNID-81729364", "bank_account": "ZQXIBAN99887766", "health_data": "ZQXHEALTH hypertension"})
+		own := []string{"ZQXNID-81729364", "DE89 3704 0044 0532 0130 00", "ZQXHEALTH hypertension"}
+		p := e.person(t, "Rita", map[string]any{"national_id": own[0], "bank_account": own[1], "health_data": own[2]})
+		must[*ledger.Person](t)(e.l.UpdatePerson(e.ctx, officer, p.ID, ledger.PersonPatch{Emails: []string{"rita@example.org"}}))
 		r := rights.New(e.l)
-		rep := must[*rights.Report](t)(r.PersonReport(e.ctx, p.ID))
-		var out []byte
-		j, _ := json.Marshal(rep)
-		out = append(out, j...)
-		var html bytes.Buffer
+
+		// Staff screens: masked.
+		var staff []byte
+		shown := must[*ledger.Person](t)(e.l.Person(e.ctx, p.ID))
+		j, _ := json.Marshal(shown)
+		staff = append(staff, j...)
+		j, _ = json.Marshal(must[*rights.Report](t)(r.PersonReport(e.ctx, p.ID)))
+		staff = append(staff, j...)
+		j, _ = json.Marshal(must[*rights.Portable](t)(r.PersonPortable(e.ctx, p.ID)))
+		staff = append(staff, j...)
+		for _, v := range own {
+			if findIn(staff, v) {
+				t.Errorf("a staff view shows %q", v)
+			}
+		}
+		if !bytes.Contains(staff, []byte("••••9364")) {
+			t.Fatal("the staff views do not show the masked value")
+		}
+
+		// The person's copies: in clear.
+		access := must[*rights.Request](t)(r.CreateRequest(e.ctx, officer, rights.RequestInput{PersonID: &p.ID, Type: rights.TypeAccess}))
+		must[*rights.Request](t)(r.VerifyIdentity(e.ctx, officer, access.ID, "ID card checked"))
+		rep := must[*rights.Report](t)(r.Report(e.ctx, officer, access.ID, "json"))
+		copies := map[string][]byte{}
+		copies["report json"], _ = json.Marshal(rep)
+		var html, xb bytes.Buffer
 		if err := rep.WriteHTML(&html); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, html.Bytes()...)
-		var xb bytes.Buffer
+		copies["report html"] = html.Bytes()
 		if err := rep.WriteXLSX(&xb); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, xlsxText(t, &xb)...)
-		port := must[*rights.Portable](t)(r.PersonPortable(e.ctx, p.ID))
-		j, _ = json.Marshal(port)
-		out = append(out, j...)
-		for _, v := range sensitiveValues {
-			if findIn(out, v) {
-				t.Errorf("a report or export shows %q", v)
+		copies["report xlsx"] = xlsxText(t, &xb)
+		port := must[*rights.Request](t)(r.CreateRequest(e.ctx, officer, rights.RequestInput{PersonID: &p.ID, Type: rights.TypePortability}))
+		must[*rights.Request](t)(r.VerifyIdentity(e.ctx, officer, port.ID, "ID card checked"))
+		x := must[*rights.Portable](t)(r.Portability(e.ctx, officer, port.ID, "csv"))
+		copies["export json"], _ = json.Marshal(x)
+		var csv bytes.Buffer
+		if err := x.WriteCSV(&csv); err != nil {
+			t.Fatal(err)
+		}
+		copies["export csv"] = csv.Bytes()
+		self := must[*outreach.Export](t)(outreach.New(e.db, e.l, outreach.Config{}).ExportData(e.ctx, p.ID))
+		copies["preference page download"], _ = json.Marshal(self)
+		for name, b := range copies {
+			for _, v := range own {
+				if !bytes.Contains(b, []byte(v)) {
+					t.Errorf("the person's %s lacks their own %q", name, v)
+				}
+			}
+			if bytes.Contains(b, []byte("••••")) {
+				t.Errorf("the person's %s shows masks", name)
 			}
 		}
-		if !bytes.Contains(out, []byte("••••9364")) || !bytes.Contains(html.Bytes(), []byte("••••9364")) {
-			t.Fatal("the reports do not show the masked value")
+		must[*rights.ReportEmail](t)(r.EmailReport(e.ctx, officer, access.ID))
+
+		// Each disclosure to the person is in the audit log, naming the
+		// fields, never their values.
+		evs := must[[]audit.Event](t)(audit.List(e.ctx, e.db, audit.Filter{PersonID: p.ID, Action: "sensitive.disclose_to_subject"}))
+		var reasons []string
+		for _, ev := range evs {
+			if ev.Payload == nil {
+				t.Fatalf("a disclosure event without payload: %+v", ev)
+			}
+			reasons = append(reasons, ev.Payload.Reason)
+			for _, v := range own {
+				if strings.Contains(string(ev.Payload.After), v) {
+					t.Errorf("the audit event of a disclosure holds the value %q", v)
+				}
+			}
+			if !strings.Contains(string(ev.Payload.After), "bank_account") || !strings.Contains(string(ev.Payload.After), "national_id") {
+				t.Errorf("the audit event does not name the fields: %s", ev.Payload.After)
+			}
+		}
+		want := []string{"e-mailed to the person", "preference page", "Art. 20 export", "Art. 15 copy for access request"}
+		if len(evs) != len(want) {
+			t.Fatalf("%d disclosure events, want %d: %q", len(evs), len(want), reasons)
+		}
+		for i, w := range want { // newest first
+			if !strings.Contains(reasons[i], w) {
+				t.Errorf("disclosure %d: reason %q, want mention of %q", i, reasons[i], w)
+			}
 		}
 
 		c := must[*rights.Request](t)(r.CreateRequest(e.ctx, officer, rights.RequestInput{PersonID: &p.ID, Type: rights.TypeErasure}))

@@ -70,7 +70,11 @@ func NewMasterKey() string {
 }
 
 // MasterKeyFromFile reads the master key file in dir, creating it (0600)
-// with a fresh key when it does not exist. created tells which.
+// with a fresh key when it does not exist. created tells which. Processes
+// that start on a fresh data directory at once agree on one key: the key is
+// written to a temporary file first and linked into place only when
+// complete, so no process ever reads a half-written file, and a process
+// that loses the race reads the winner's key.
 func MasterKeyFromFile(dir string) (key []byte, path string, created bool, err error) {
 	path = filepath.Join(dir, MasterKeyFile)
 	b, err := os.ReadFile(path)
@@ -78,20 +82,13 @@ func MasterKeyFromFile(dir string) (key []byte, path string, created bool, err e
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, path, false, err
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) { // another process was quicker
-			return MasterKeyFromFile(dir)
-		}
+		enc := NewMasterKey()
+		won, err := createComplete(path, []byte(enc+"\n"))
 		if err != nil {
 			return nil, path, false, fmt.Errorf("secrets: create master key file: %w", err)
 		}
-		enc := NewMasterKey()
-		if _, err := f.WriteString(enc + "\n"); err != nil {
-			f.Close()
-			return nil, path, false, fmt.Errorf("secrets: write master key file: %w", err)
-		}
-		if err := f.Close(); err != nil {
-			return nil, path, false, err
+		if !won { // another process was quicker
+			return MasterKeyFromFile(dir)
 		}
 		k, err := ParseMasterKey(enc)
 		return k, path, true, err
@@ -104,6 +101,39 @@ func MasterKeyFromFile(dir string) (key []byte, path string, created bool, err e
 		return nil, path, false, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, path, false, nil
+}
+
+// createComplete creates path holding data, written and synced in full
+// before the name appears. It reports false when path exists already.
+func createComplete(path string, data []byte) (bool, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return false, err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return false, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return false, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return false, err
+	}
+	if err := f.Close(); err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // HasValues reports whether the database holds any sensitive value.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,9 +73,18 @@ func (e ErrUnknownSchema) Error() string {
 	return fmt.Sprintf("store: the database schema is version %d but this consento knows only up to %d; run a newer consento", e.Have, e.Know)
 }
 
+// MigrateLockFile is the file beside the SQLite database that processes
+// lock while they connect to it first and while they migrate it.
+const MigrateLockFile = DBFile + ".migrate-lock"
+
 // Migrate applies every migration the database lacks, each in its own
 // transaction, and returns the versions it applied. It refuses a schema
-// newer than the binary.
+// newer than the binary. Processes that migrate the same database at once
+// (a server starting while `consento token create` runs on a fresh data
+// directory) take turns: PostgreSQL through an advisory lock, SQLite
+// through an exclusive lock on MigrateLockFile; and each migration's
+// transaction reads the version again, so a migration another process
+// applied meanwhile is skipped, never applied twice.
 func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 	return db.MigrateTo(ctx, db.LatestVersion())
 }
@@ -86,8 +96,8 @@ func (db *DB) MigrateTo(ctx context.Context, version int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if db.Dialect == Postgres {
-		// Serialise concurrent instances migrating the same database.
+	switch db.Dialect {
+	case Postgres:
 		conn, err := db.write.Conn(ctx)
 		if err != nil {
 			return nil, err
@@ -97,6 +107,12 @@ func (db *DB) MigrateTo(ctx context.Context, version int) ([]int, error) {
 			return nil, fmt.Errorf("store: migration lock: %w", err)
 		}
 		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(727001)`)
+	case SQLite:
+		unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(db.Path), MigrateLockFile))
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	have, err := db.SchemaVersion(ctx)
 	if err != nil {
@@ -111,30 +127,48 @@ func (db *DB) MigrateTo(ctx context.Context, version int) ([]int, error) {
 		if m.version <= have || m.version > version {
 			continue
 		}
-		tx, err := db.write.BeginTx(ctx, nil)
+		done, err := db.applyMigration(ctx, m)
 		if err != nil {
 			return applied, err
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return applied, fmt.Errorf("store: migration %s: %w", m.name, err)
+		if done {
+			applied = append(applied, m.version)
 		}
-		if step := db.goStep(m.version); step != nil {
-			if err := step(ctx, tx); err != nil {
-				tx.Rollback()
-				return applied, fmt.Errorf("store: migration %s: %w", m.name, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, db.Q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().UnixMicro()); err != nil {
-			tx.Rollback()
-			return applied, fmt.Errorf("store: record migration %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return applied, fmt.Errorf("store: commit migration %s: %w", m.name, err)
-		}
-		applied = append(applied, m.version)
 	}
 	return applied, nil
+}
+
+// applyMigration runs one migration in a transaction unless the schema
+// has reached its version meanwhile. On SQLite the writer's transactions
+// begin IMMEDIATE: the version is read under the database's write lock.
+func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	defer tx.Rollback()
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return false, fmt.Errorf("store: read schema version: %w", err)
+	}
+	if have >= m.version {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	if step := db.goStep(m.version); step != nil {
+		if err := step(ctx, tx); err != nil {
+			return false, fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, db.Q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().UnixMicro()); err != nil {
+		return false, fmt.Errorf("store: record migration %s: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("store: commit migration %s: %w", m.name, err)
+	}
+	return true, nil
 }
 
 // CheckSchema fails unless the database is exactly at the binary's schema.

@@ -109,6 +109,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if db.Dialect == SQLite {
+		// The first connection to a fresh file switches it to WAL, which
+		// fails at once while another process is creating or migrating it.
+		unlock, err := lockFile(ctx, filepath.Join(opts.DataDir, MigrateLockFile))
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		defer unlock()
+	}
 	if err := db.write.PingContext(pingCtx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", db.Dialect, err)
@@ -125,8 +135,8 @@ func IsPostgresURL(u string) bool {
 func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
 	for _, p := range []string{
+		"busy_timeout(10000)", // first: switching a fresh file to WAL waits for another process too
 		"journal_mode(WAL)",
-		"busy_timeout(10000)",
 		"foreign_keys(ON)",
 		"secure_delete(ON)",
 		"synchronous(FULL)",

@@ -77,7 +77,7 @@ func (s *Server) requestsPage(w http.ResponseWriter, r *http.Request, p page) {
 
 func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p page) {
 	in := rights.RequestInput{Type: r.PostFormValue("type"), Channel: "staff", RequesterEmail: strings.TrimSpace(r.PostFormValue("requester_email")),
-		ReceivedOn: r.PostFormValue("received_on"), Country: r.PostFormValue("country"), Details: r.PostFormValue("details")}
+		ReceivedOn: r.PostFormValue("received_on"), Country: r.PostFormValue("country"), Region: r.PostFormValue("region"), Details: r.PostFormValue("details")}
 	if v := strings.TrimSpace(r.PostFormValue("person_id")); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
@@ -176,6 +176,8 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request, p page) {
 		_, err = svc.Assign(ctx, actor, id, uid)
 	case "extend":
 		_, err = svc.Extend(ctx, actor, id, form("reason"))
+	case "calendar":
+		_, err = svc.SetCaseCalendar(ctx, actor, id, form("country"), form("region"))
 	case "start":
 		_, err = svc.Start(ctx, actor, id)
 	case "complete":

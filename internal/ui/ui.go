@@ -119,6 +119,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.handle("POST /requests/{id}/report-email", "requests.manage", s.requestReportEmail)
 	s.handle("GET /outbox/{id}/attachments/{n}", "outbox.view", s.needOutreach(s.outboxAttachment))
 	s.recipientRoutes()
+	s.holidayRoutes()
 	s.webhookRoutes()
 	s.rightsRoutes()
 	s.recordRoutes()
