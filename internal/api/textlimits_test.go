@@ -246,7 +246,7 @@ func rowCounts(t *testing.T, e *env) map[string]int {
 	out := map[string]int{}
 	for _, table := range []string{"persons", "person_emails", "person_phones", "organisations", "sources", "purposes", "purpose_texts", "custom_fields",
 		"consent_events", "evidence_files", "activities", "documents", "relationships", "business_records", "rights_requests", "rights_request_notes",
-		"public_holidays", "recipients", "breaches", "breach_persons", "breach_entries", "webhook_subscriptions", "person_secrets", "audit_events"} {
+		"calendar_days", "recipients", "breaches", "breach_persons", "breach_entries", "webhook_subscriptions", "person_secrets", "audit_events"} {
 		var n int
 		if err := e.db.QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)
@@ -301,7 +301,7 @@ func TestWriteEndpointsRefuseBadTexts(t *testing.T) {
 		breachP := fmt.Sprintf("/api/v1/breaches/%d", breachID)
 		step := func(sub, field, value string) attackCase {
 			var ignored []string
-			for _, f := range []string{"method", "reason", "outcome", "body"} {
+			for _, f := range []string{"method", "reason", "outcome", "body", "region"} {
 				if f != field {
 					ignored = append(ignored, f)
 				}
@@ -309,7 +309,7 @@ func TestWriteEndpointsRefuseBadTexts(t *testing.T) {
 			return attackCase{"POST", "/api/v1/rights-requests/{id}/" + sub, reqP + "/" + sub, map[string]any{field: value}, ignored, nil}
 		}
 		noText := func(method, tmpl, path string, body map[string]any) attackCase { // reads no text of the shared schema
-			return attackCase{method, tmpl, path, body, []string{"method", "reason", "outcome", "body"}, nil}
+			return attackCase{method, tmpl, path, body, []string{"method", "reason", "outcome", "body", "region"}, nil}
 		}
 		breach := map[string]any{"title": "Laptop lost", "description": "A laptop was lost.", "aware_at": "2026-01-01T10:00:00Z",
 			"detected_by": "IT", "data_categories": []any{"contact data"}, "subject_categories": []any{"customers"},
@@ -339,7 +339,7 @@ func TestWriteEndpointsRefuseBadTexts(t *testing.T) {
 			{"POST", "/api/v1/persons/{id}/business-records", annaP + "/business-records", map[string]any{"kind": "order", "number": "A-1", "issued_on": "2026-01-02",
 				"amount_cents": 1250, "currency": "EUR", "description": "Two chairs."}, nil, nil},
 			{"POST", "/api/v1/rights-requests", "/api/v1/rights-requests", map[string]any{"person_id": anna, "type": "objection", "requester_email": "anna@example.com",
-				"country": "DE", "details": "By letter.", "purpose": "e_marketing"}, nil, nil},
+				"country": "DE", "region": "DE-BY", "details": "By letter.", "purpose": "e_marketing"}, nil, nil},
 			step("verify", "method", "ID card"),
 			step("extend", "reason", "many systems to search"),
 			step("complete", "outcome", "sent the copy"),
@@ -349,10 +349,12 @@ func TestWriteEndpointsRefuseBadTexts(t *testing.T) {
 			noText("POST", "/api/v1/rights-requests/{id}/assign", reqP+"/assign", map[string]any{"assignee_id": 0}),
 			noText("POST", "/api/v1/rights-requests/{id}/link", reqP+"/link", map[string]any{"person_id": anna}),
 			noText("POST", "/api/v1/rights-requests/{id}/start", reqP+"/start", map[string]any{}),
+			{"POST", "/api/v1/rights-requests/{id}/calendar", reqP + "/calendar", map[string]any{"country": "DE", "region": "DE-BY"}, []string{"method", "reason", "outcome", "body"}, nil},
 			{"POST", "/api/v1/rights-requests/{id}/objection", reqP + "/objection", map[string]any{"purpose": "e_marketing"}, nil, nil},
 			{"POST", "/api/v1/rights-requests/{id}/erasure", reqP + "/erasure", map[string]any{"level": 1, "reason": "asked by letter"}, nil, nil},
 			{"POST", "/api/v1/persons/{id}/restriction/lift", annaP + "/restriction/lift", map[string]any{"reason": "accuracy confirmed"}, nil, nil},
-			{"PUT", "/api/v1/holidays", "/api/v1/holidays", map[string]any{"country": "DE", "holidays": []any{map[string]any{"day": "2026-12-25", "name": "Weihnachten"}}}, nil, nil},
+			{"PUT", "/api/v1/holidays", "/api/v1/holidays", map[string]any{"country": "DE", "region": "DE-BY", "holidays": []any{map[string]any{"day": "2026-12-25", "name": "Weihnachten"}}},
+				[]string{"days_off[].name", "days_off[].region"}, nil}, // days_off is the answer's list
 			{"POST", "/api/v1/breaches", "/api/v1/breaches", breach, nil, categories},
 			{"PUT", "/api/v1/breaches/{id}", breachP, breach, nil, categories},
 			{"POST", "/api/v1/breaches/{id}/persons", breachP + "/persons", map[string]any{"emails": []any{"anna@example.com"}}, nil, nil},
