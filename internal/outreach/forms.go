@@ -259,8 +259,11 @@ func (s *Service) Submit(ctx context.Context, formKey string, sub Submission) er
 		}
 		if sub.GPC {
 			for _, key := range gpc {
-				if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected, LegalBasis: ledger.Consent,
-					Source: "web_form", Language: lang, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: sub.FormURL, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
+				// No legal basis: an objection applies whatever the basis
+				// (Art. 21); the ledger records the one the purpose is
+				// processed on (a GPC purpose may be legitimate interests).
+				if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected,
+					Source: ledger.SourceWebForm, Language: lang, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: sub.FormURL, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
 					return err
 				}
 			}
