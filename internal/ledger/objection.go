@@ -71,8 +71,8 @@ func objectionBars(p *Purpose, before *ConsentState, actor Actor, kind EventKind
 	}
 	if !basis.IsConsent() {
 		if p.DirectMarketing() {
-			return false, conflict("objection-absolute", "the person objected to direct marketing (GDPR Art. 21(3)): only their own new consent allows it again",
-				FieldError{Field: "legal_basis", Message: "an objection to direct marketing cannot be overridden"})
+			return false, conflict("objection-absolute", "the person objected to direct marketing (GDPR Art. 21(3)): only their own new consent allows it again (legal basis consent, with proof of it)",
+				FieldError{Field: "legal_basis", Message: "an objection to direct marketing cannot be overridden: only the person's own new consent lifts it"})
 		}
 		if len(strings.TrimSpace(reason)) < 20 {
 			return false, invalid("objection-needs-grounds", "the person objected (GDPR Art. 21(1)): resuming needs compelling legitimate grounds, written down as the reason",
