@@ -12,7 +12,6 @@ import (
 	"github.com/consento/consento/internal/storetest"
 )
 
-
 // A staff or API grant does not silently override an objection to direct
 // marketing (Art. 21(3)): it needs proof of the person's own new consent,
 // and when accepted it is audited as lifting the objection.

@@ -169,7 +169,7 @@ type contactData struct {
 	// Objections are the purposes whose current state is an objection: the
 	// record form warns that only the person's own new consent lifts one.
 	Objections []objectionNote
-	Names        names                          // in the staff user's language
+	Names      names // in the staff user's language
 	// The manual retention date ("" none), and why setting it was refused.
 	RetainUntil, RetentionError string
 	// The sensitive fields a value can be entered for, and why storing
