@@ -298,7 +298,7 @@ func TestImportManyBatches(t *testing.T) {
 			t.Fatalf("report %+v, %d progress calls", rep, calls)
 		}
 		c := countRows(t, l)
-		if c.persons != n-dups || c.events != 2*(n-dups) || c.consents != 2*(n-dups) || c.audit != rep.Created*3+5+12 /* seed */ {
+		if c.persons != n-dups || c.events != 2*(n-dups) || c.consents != 2*(n-dups) || c.audit != rep.Created*3+5+16 /* seed: 14 sources, 2 purposes */ {
 			t.Fatalf("counts %+v", c)
 		}
 		verify(t, l)

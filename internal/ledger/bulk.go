@@ -353,7 +353,9 @@ func (b *Bulk) ValidateConsent(in *ConsentInput, now time.Time) error {
 		return err
 	}
 	if in.Source == "" {
-		in.Source = defaultSourceFor(b.actor)
+		if in.Source = defaultSourceFor(b.actor); in.Source == "" {
+			return invalid("source-required", "name the source of the consent event", FieldError{Field: "source", Message: "is required"})
+		}
 	}
 	if err := b.checkSource(in.Source); err != nil {
 		return err

@@ -211,11 +211,8 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	if prevKind.Valid {
 		before = &ConsentState{Purpose: p.Key, State: EventKind(prevKind.String), LegalBasis: LegalBasis(prevBasis.String)}
 	}
-	basis, version, err := p.resolve(in.Kind, in.LegalBasis, in.TextVersion)
+	basis, version, err := p.resolveFor(in.Kind, in.LegalBasis, in.TextVersion, before)
 	if err != nil {
-		return nil, err
-	}
-	if err := objectionBars(p, before, in.Kind, basis, in.Reason); err != nil {
 		return nil, err
 	}
 	if in.Language != "" {
@@ -223,7 +220,13 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	}
 	source := in.Source
 	if source == "" {
-		source = defaultSourceFor(actor)
+		if source = defaultSourceFor(actor); source == "" {
+			return nil, invalid("source-required", "name the source of the consent event", FieldError{Field: "source", Message: "is required"})
+		}
+	}
+	lifts, err := objectionBars(p, before, actor, in.Kind, basis, source, in.Reason, &in.Evidence)
+	if err != nil {
+		return nil, err
 	}
 	srcID, err := sourceID(tx, source)
 	if err != nil {
@@ -266,6 +269,11 @@ func (s *Service) RecordConsentTx(tx *store.Tx, actor Actor, in ConsentInput) (*
 	for _, f := range ev.Evidence.Files {
 		if _, err := tx.Exec(`INSERT INTO consent_event_files (event_id, sha256, filename) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, ev.ID, f.SHA256, f.Name); err != nil {
 			return nil, fmt.Errorf("ledger: link evidence file: %w", err)
+		}
+	}
+	if lifts {
+		if _, err := audit.Append(tx, now, liftedEntry(p, ev, in.Reason), key); err != nil {
+			return nil, fmt.Errorf("ledger: record consent: %w", err)
 		}
 	}
 	return ev, nil
@@ -376,12 +384,28 @@ func (b *eventIDBlock) take(tx *store.Tx) (int64, error) {
 // fills the defaults: the legal basis (the purpose's default, or consent
 // for an answer to a consent request) and the current text version.
 func (p *Purpose) resolve(kind EventKind, basis LegalBasis, version int) (LegalBasis, int, error) {
+	return p.resolveFor(kind, basis, version, nil)
+}
+
+// resolveFor is resolve knowing the current state: an objection without a
+// basis is recorded against the basis the purpose is processed on now
+// (when the purpose still allows it), else the purpose's default. An
+// objection applies whatever the basis (Art. 21), so the basis an
+// objection records is always one the purpose allows.
+func (p *Purpose) resolveFor(kind EventKind, basis LegalBasis, version int, current *ConsentState) (LegalBasis, int, error) {
 	if p.Archived && (kind == Granted || kind == Pending) {
 		return "", 0, invalid("archived-purpose", "the purpose is archived: no new consent can be given for it", FieldError{Field: "purpose", Message: "archived"})
 	}
 	if basis == "" {
 		basis = p.DefaultLegalBasis
-		if kind != Granted && kind != Objected && p.Allows(Consent) {
+		switch {
+		case kind == Objected:
+			if current != nil && current.LegalBasis != "" && p.Allows(current.LegalBasis) {
+				basis = current.LegalBasis
+			}
+		case kind == Withdrawn && current != nil && current.LegalBasis.IsConsent() && p.Allows(current.LegalBasis):
+			basis = current.LegalBasis // explicit consent stays explicit
+		case kind != Granted && p.Allows(Consent):
 			basis = Consent
 		}
 	}
@@ -401,16 +425,27 @@ func (p *Purpose) resolve(kind EventKind, basis LegalBasis, version int) (LegalB
 	return basis, version, nil
 }
 
+// defaultSourceFor is the source recorded when the caller names none: what
+// really happened, never a guessed channel. Staff in the UI always name
+// one (the record form requires it); a staff change elsewhere (a rights
+// case, the CLI) is a staff entry. "" means the caller must name one.
 func defaultSourceFor(a Actor) string {
 	switch a.Type {
+	case "user":
+		return SourceStaffEntry
 	case "token":
-		return "api"
+		return SourceAPI
 	case "subject":
-		return "self_service"
+		return SourceSelfService
 	case "system":
-		return "import"
+		switch a.ID {
+		case "import":
+			return SourceImport
+		case "cli":
+			return SourceStaffEntry
+		}
 	}
-	return "phone"
+	return ""
 }
 
 // Consents returns the current state of every purpose for a person:

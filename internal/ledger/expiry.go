@@ -52,7 +52,7 @@ func (s *Service) ExpireDue(ctx context.Context, max int) (int, error) {
 				return err
 			}
 			at := time.UnixMicro(until).UTC()
-			if _, err := s.RecordConsentTx(tx, audit.System, ConsentInput{PersonID: d.person, Purpose: d.purpose, Kind: Expired,
+			if _, err := s.RecordConsentTx(tx, audit.System, ConsentInput{PersonID: d.person, Purpose: d.purpose, Kind: Expired, Source: SourceExpiry,
 				OccurredAt: &at, Reason: "the consent's validity ended"}); err != nil {
 				return fmt.Errorf("ledger: expire consent: %w", err)
 			}

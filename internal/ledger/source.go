@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,12 @@ type Source struct {
 	Key    string `json:"key"`
 	Name   string `json:"name"`
 	Active bool   `json:"active"`
+	// BuiltIn: Consento records this source on its own (see
+	// BuiltInSources); it cannot be deactivated.
+	BuiltIn bool `json:"built_in"`
+	// Manual: staff may pick it when they record a consent event by hand
+	// (every source but the ones only Consento itself records).
+	Manual bool `json:"manual"`
 }
 
 // SourceInput creates or renames a source.
@@ -25,6 +32,32 @@ type SourceInput struct {
 	Name   string `json:"name"`
 	Active *bool  `json:"active,omitempty"`
 }
+
+// The built-in sources: what Consento records when nobody names a source,
+// so that the source of every event says what really happened.
+const (
+	SourceWebForm     = "web_form"     // a web form and its double opt-in
+	SourceSelfService = "self_service" // the person on their preference page or an unsubscribe link
+	SourceStaffEntry  = "staff_entry"  // staff, without naming a channel
+	SourceAPI         = "api"          // an API client
+	SourceImport      = "import"       // a CSV import
+	SourceErasure     = "erasure"      // the withdrawals of an erasure (Art. 17)
+	SourceRetention   = "retention"    // the withdrawals of a retention sweep
+	SourceExpiry      = "expiry"       // a consent whose validity ended
+)
+
+// BuiltInSources are the sources Consento records on its own: they exist
+// on every installation (seeded, or added by migration 0016) and cannot be
+// deactivated. All but web_form are recorded only by Consento itself and
+// are not offered when staff record a consent by hand.
+var BuiltInSources = []string{SourceWebForm, SourceSelfService, SourceStaffEntry, SourceAPI, SourceImport, SourceErasure, SourceRetention, SourceExpiry}
+
+// IsBuiltInSource reports whether key is one of BuiltInSources.
+func IsBuiltInSource(key string) bool { return slices.Contains(BuiltInSources, key) }
+
+// IsManualSource reports whether staff may pick the source in the record
+// form: every source but the built-in ones only Consento records.
+func IsManualSource(key string) bool { return key == SourceWebForm || !IsBuiltInSource(key) }
 
 var defaultSources = []SourceInput{
 	{Key: "web_form", Name: "Web form"},
@@ -37,6 +70,22 @@ var defaultSources = []SourceInput{
 	{Key: "api", Name: "API"},
 	{Key: "customer_portal", Name: "Customer portal"},
 	{Key: "self_service", Name: "Self-service page"},
+	// Added in 0016 (the migration adds them to older installations).
+	{Key: "staff_entry", Name: "Staff entry"},
+	{Key: "erasure", Name: "Erasure"},
+	{Key: "retention", Name: "Retention period"},
+	{Key: "expiry", Name: "Validity ended"},
+}
+
+// DefaultSourceName is the English name a source is seeded with ("" for a
+// source staff added), so that pages can show built-in names translated.
+func DefaultSourceName(key string) string {
+	for _, s := range defaultSources {
+		if s.Key == key {
+			return s.Name
+		}
+	}
+	return ""
 }
 
 // CreateSource adds a source.
@@ -73,7 +122,7 @@ func (s *Service) createSource(tx *store.Tx, now time.Time, actor Actor, in Sour
 	if err != nil {
 		return nil, fmt.Errorf("ledger: create source: %w", err)
 	}
-	src := &Source{ID: id, Key: in.Key, Name: in.Name, Active: active}
+	src := &Source{ID: id, Key: in.Key, Name: in.Name, Active: active, BuiltIn: IsBuiltInSource(in.Key), Manual: IsManualSource(in.Key)}
 	return src, record(tx, now, audit.Entry{Actor: actor, Action: "source.create", ObjectType: "source", ObjectID: strconv.FormatInt(id, 10), After: src})
 }
 
@@ -92,6 +141,7 @@ func (s *Service) UpdateSource(ctx context.Context, actor Actor, key string, in 
 			return err
 		}
 		before.Active = active != 0
+		before.BuiltIn, before.Manual = IsBuiltInSource(before.Key), IsManualSource(before.Key)
 		after = before
 		if n := strings.TrimSpace(in.Name); n != "" {
 			if err := CheckTexts(OneLine("name", n, maxField)); err != nil {
@@ -101,6 +151,10 @@ func (s *Service) UpdateSource(ctx context.Context, actor Actor, key string, in 
 		}
 		if in.Active != nil {
 			after.Active = *in.Active
+		}
+		if before.BuiltIn && !after.Active {
+			return invalid("built-in-source", fmt.Sprintf("the source %q is built in: Consento records it on its own, so it cannot be deactivated", key),
+				FieldError{Field: "active", Message: "a built-in source cannot be deactivated"})
 		}
 		if _, err := tx.Exec(`UPDATE sources SET name = ?, active = ? WHERE id = ?`, after.Name, b2i(after.Active), after.ID); err != nil {
 			return err
@@ -128,6 +182,7 @@ func (s *Service) Sources(ctx context.Context) ([]Source, error) {
 			return nil, err
 		}
 		src.Active = active != 0
+		src.BuiltIn, src.Manual = IsBuiltInSource(src.Key), IsManualSource(src.Key)
 		out = append(out, src)
 	}
 	return out, rows.Err()

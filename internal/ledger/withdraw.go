@@ -16,6 +16,9 @@ type Withdrawal struct {
 	PersonID int64
 	Purposes []string
 	Reason   string
+	// Source is what caused the withdrawals (SourceErasure,
+	// SourceRetention); "" records the actor's default source.
+	Source string
 }
 
 // withdrawChunk is the most rows one multi-row statement writes: 14
@@ -90,7 +93,6 @@ func (s *Service) WithdrawBatchTx(tx *store.Tx, actor Actor, in []Withdrawal, af
 			return fmt.Errorf("ledger: withdraw: %w", err)
 		}
 	}
-	source := defaultSourceFor(actor)
 	var events, states, audits [][]any
 	grants := map[int64]int64{}
 	var order []int64 // persons whose grant count moves, in order
@@ -120,8 +122,11 @@ func (s *Service) WithdrawBatchTx(tx *store.Tx, actor Actor, in []Withdrawal, af
 			if err != nil {
 				return err
 			}
-			if err := objectionBars(p, before, Withdrawn, basis, w.Reason); err != nil {
-				return err
+			source := w.Source
+			if source == "" {
+				if source = defaultSourceFor(actor); source == "" {
+					return invalid("source-required", "name the source of the withdrawals", FieldError{Field: "source", Message: "is required"})
+				}
 			}
 			srcID, err := sourceID(tx, source)
 			if err != nil {

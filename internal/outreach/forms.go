@@ -302,13 +302,16 @@ func (s *Service) applySubmission(tx *store.Tx, j *submissionJob) error {
 			continue
 		}
 		if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Pending, LegalBasis: ledger.Consent,
-			Source: "web_form", Language: j.Language, TextVersion: atoi(j.Snapshot["version."+key]), Evidence: ev}); err != nil {
+			Source: ledger.SourceWebForm, Language: j.Language, TextVersion: atoi(j.Snapshot["version."+key]), Evidence: ev}); err != nil {
 			return err
 		}
 	}
 	for _, key := range j.GPC {
-		if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected, LegalBasis: ledger.Consent,
-			Source: "web_form", Language: j.Language, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: j.FormURL, IP: j.IP, UserAgent: j.UserAgent}}); err != nil {
+		// No legal basis: an objection applies whatever the basis (Art. 21);
+		// the ledger records the one the purpose is processed on (a GPC
+		// purpose may be legitimate interests).
+		if _, err := s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: ledger.Objected,
+			Source: ledger.SourceWebForm, Language: j.Language, Evidence: ledger.Evidence{Note: "Global Privacy Control signal (Sec-GPC: 1)", FormURL: j.FormURL, IP: j.IP, UserAgent: j.UserAgent}}); err != nil {
 			return err
 		}
 	}

@@ -146,20 +146,42 @@ type Choice struct {
 	Client      Client
 }
 
-// SetConsent records the person's own grant or withdrawal: source
-// "self_service", with IP, user agent and the text version shown.
+// SetConsent records the person's own grant or "stop": source
+// "self_service", with IP, user agent and the text version shown. A stop
+// is a withdrawal of a consent, a refusal, or an objection where the
+// purpose is processed on another basis (ledger.StopKind); a stop of a
+// purpose that is off already records nothing.
 func (s *Service) SetConsent(ctx context.Context, personID int64, c Choice) error {
-	kind := ledger.Withdrawn
-	if c.Grant {
-		kind = ledger.Granted
-	}
 	cl := c.Client.trimmed()
-	_, err := s.ledger.RecordConsent(ctx, Subject(personID), ledger.ConsentInput{
-		PersonID: personID, Purpose: c.Purpose, Kind: kind, LegalBasis: ledger.Consent, Source: "self_service",
+	in := ledger.ConsentInput{
+		PersonID: personID, Purpose: c.Purpose, Kind: ledger.Granted, LegalBasis: ledger.Consent, Source: ledger.SourceSelfService,
 		TextVersion: c.TextVersion, Language: c.Language,
 		Evidence: ledger.Evidence{Note: "preference page", IP: cl.IP, UserAgent: cl.UserAgent},
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if !c.Grant {
+			var allowed string
+			var kind, basis *string
+			err := tx.QueryRow(`SELECT pu.allowed_legal_bases, c.kind, c.legal_basis FROM purposes pu
+				LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = ? WHERE pu.key = ?`, personID, c.Purpose).Scan(&allowed, &kind, &basis)
+			if err != nil && !isNoRows(err) {
+				return err
+			}
+			// An unknown purpose is left to the ledger to refuse.
+			var state ledger.EventKind
+			var current ledger.LegalBasis
+			if kind != nil {
+				state, current = ledger.EventKind(*kind), ledger.LegalBasis(*basis)
+			}
+			switch state {
+			case ledger.Withdrawn, ledger.Refused, ledger.Objected:
+				return nil // off already
+			}
+			in.Kind, in.LegalBasis = ledger.StopKind(allowsConsent(allowed), state, current), ""
+		}
+		_, err := s.ledger.RecordConsentTx(tx, Subject(personID), in)
+		return err
 	})
-	return err
 }
 
 // Self-service request kinds.

@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/binary"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
@@ -68,8 +70,10 @@ func (s *Service) UnsubscribePurpose(ctx context.Context, tok string) (*ledger.P
 	return p, pu, nil
 }
 
-// Unsubscribe withdraws the token's purpose at once (refuses it when it
-// was never given). It is idempotent: a second call records nothing.
+// Unsubscribe stops the token's purpose at once: it withdraws a consent
+// the person gave, refuses one never given, and records an objection (Art.
+// 21) where the purpose is processed on another basis (legitimate
+// interests, contract). It is idempotent: a second call records nothing.
 func (s *Service) Unsubscribe(ctx context.Context, tok string, cl Client) error {
 	pid, purposeID, ok := s.parseUnsubscribe(tok)
 	if !ok {
@@ -77,10 +81,10 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string, cl Client) error 
 	}
 	cl = cl.trimmed()
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		var key, status string
-		var kind *string
-		err := tx.QueryRow(`SELECT pu.key, p.status, c.kind FROM persons p JOIN purposes pu ON pu.id = ?
-			LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = pu.id WHERE p.id = ?`, purposeID, pid).Scan(&key, &status, &kind)
+		var key, status, allowed string
+		var kind, basis *string
+		err := tx.QueryRow(`SELECT pu.key, pu.allowed_legal_bases, p.status, c.kind, c.legal_basis FROM persons p JOIN purposes pu ON pu.id = ?
+			LEFT JOIN consents c ON c.person_id = p.id AND c.purpose_id = pu.id WHERE p.id = ?`, purposeID, pid).Scan(&key, &allowed, &status, &kind, &basis)
 		if isNoRows(err) {
 			return ErrInvalidToken
 		}
@@ -90,17 +94,24 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string, cl Client) error 
 		if status != ledger.StatusActive {
 			return nil // restricted or erased: nothing is sent to them anyway
 		}
-		next := ledger.Refused
+		var state ledger.EventKind
+		var current ledger.LegalBasis
 		if kind != nil {
-			switch ledger.EventKind(*kind) {
-			case ledger.Withdrawn, ledger.Refused, ledger.Objected:
-				return nil // already off
-			case ledger.Granted, ledger.Expired:
-				next = ledger.Withdrawn
-			}
+			state, current = ledger.EventKind(*kind), ledger.LegalBasis(*basis)
 		}
-		_, err = s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: next, LegalBasis: ledger.Consent, Source: "self_service",
+		switch state {
+		case ledger.Withdrawn, ledger.Refused, ledger.Objected:
+			return nil // already off
+		}
+		next := ledger.StopKind(allowsConsent(allowed), state, current)
+		_, err = s.ledger.RecordConsentTx(tx, Subject(pid), ledger.ConsentInput{PersonID: pid, Purpose: key, Kind: next, Source: ledger.SourceSelfService,
 			Evidence: ledger.Evidence{Note: "one-click unsubscribe (RFC 8058) from purpose " + strconv.Quote(key), IP: cl.IP, UserAgent: cl.UserAgent}})
 		return err
 	})
+}
+
+// allowsConsent reports whether a purpose's allowed_legal_bases column
+// names consent.
+func allowsConsent(allowed string) bool {
+	return slices.Contains(strings.Split(allowed, ","), string(ledger.Consent))
 }

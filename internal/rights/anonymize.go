@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
 
@@ -17,11 +18,22 @@ func (p *ErasurePlan) why() string {
 	return "erasure request " + strconv.FormatInt(p.RequestID, 10)
 }
 
+// source is the source the erasure's withdrawals record: an erasure
+// request, or (AnonymizeTx, DeleteTx: no request case) the end of the
+// retention period.
+func (p *ErasurePlan) source() string {
+	if p.origin != "" {
+		return ledger.SourceRetention
+	}
+	return ledger.SourceErasure
+}
+
 // AnonymizeTx erases a person at level 3 (anonymize) in tx without a
 // request case, for instance when their retention period has passed:
 // exactly what Erase does at LevelAnonymize (blocklist, audit key
 // destroyed, mails and links deleted, business records unlinked), with
-// reason recorded where Erase records the request case. Restricted and
+// reason recorded where Erase records the request case and the source
+// "retention" on its withdrawals where Erase records "erasure". Restricted and
 // anonymized persons are refused as Erase refuses them. After the
 // transaction the caller checkpoints SQLite's log (store.DB.Checkpoint).
 func (s *Service) AnonymizeTx(tx *store.Tx, actor audit.Actor, personID int64, reason string) (*ErasurePlan, error) {

@@ -26,7 +26,8 @@ const batchChunk = 500
 // AnonymizeBatchTx anonymizes every person of batch in tx, in order, with
 // the same result as AnonymizeTx called for each in turn: the same rows
 // deleted, cleared and unlinked, the same consent events (withdrawals)
-// and the same audit events in the same order; only the statements
+// (source "retention", as AnonymizeTx records) and the same audit events
+// in the same order; only the statements
 // differ: one per table for the whole batch instead of one per person.
 // Persons AnonymizeTx would refuse (unknown, restricted, anonymized,
 // notices to recipients still waiting) are left alone and returned in
@@ -343,7 +344,7 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 	}
 	withdrawals := make([]ledger.Withdrawal, len(todo))
 	for i, o := range todo {
-		withdrawals[i] = ledger.Withdrawal{PersonID: o.PersonID, Purposes: o.purposes, Reason: o.Reason}
+		withdrawals[i] = ledger.Withdrawal{PersonID: o.PersonID, Purposes: o.purposes, Reason: o.Reason, Source: ledger.SourceRetention}
 	}
 	err = s.ledger.WithdrawBatchTx(tx, actor, withdrawals, func(i int) error {
 		o := todo[i]

@@ -228,7 +228,13 @@ func TestObjectionToDirectMarketingIsAbsolute(t *testing.T) {
 		if code(err) != "objection-absolute" {
 			t.Fatalf("overriding an objection to direct marketing: %v", err)
 		}
-		must[*ledger.ConsentEvent](t)(e.l.RecordConsent(ctx, officer, ledger.ConsentInput{PersonID: p.ID, Purpose: "postal_ads", Kind: ledger.Granted, LegalBasis: ledger.Consent}))
+		// A consent recorded by staff lifts it only with proof that it is the person's own.
+		_, err = e.l.RecordConsent(ctx, officer, ledger.ConsentInput{PersonID: p.ID, Purpose: "postal_ads", Kind: ledger.Granted, LegalBasis: ledger.Consent})
+		if code(err) != "objection-needs-own-consent" {
+			t.Fatalf("a consent without proof lifted the objection to direct marketing: %v", err)
+		}
+		must[*ledger.ConsentEvent](t)(e.l.RecordConsent(ctx, officer, ledger.ConsentInput{PersonID: p.ID, Purpose: "postal_ads", Kind: ledger.Granted, LegalBasis: ledger.Consent,
+			Source: ledger.SourceWebForm, Evidence: ledger.Evidence{Note: "signed up again on the catalogue form"}}))
 		// Other purposes: only with compelling legitimate grounds written down.
 		_, err = e.l.RecordConsent(ctx, officer, ledger.ConsentInput{PersonID: p.ID, Purpose: "sales_service", Kind: ledger.Granted, LegalBasis: ledger.LegitimateInterests})
 		if code(err) != "objection-needs-grounds" {

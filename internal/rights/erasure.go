@@ -332,7 +332,7 @@ func (s *Service) eraseTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, reaso
 	// Level 1: every purpose deactivated, all mail blocked.
 	for _, pu := range p.purposes {
 		if _, err := s.ledger.RecordConsentTx(tx, actor, ledger.ConsentInput{PersonID: pid, Purpose: pu.key, Kind: ledger.Withdrawn,
-			Reason: p.why()}); err != nil {
+			Source: p.source(), Reason: p.why()}); err != nil {
 			return err
 		}
 	}

@@ -156,7 +156,7 @@ func TestBrowserRecordConsent(t *testing.T) {
 			// A list check of an uploaded CSV file.
 			csv := filepath.Join(dir, "list.csv")
 			os.WriteFile(csv, []byte("email\ngrete@example.dk\njens"+suffix+"@example.dk\nunknown@example.org\n"), 0o600)
-			if _, err := e.ledger.RecordConsent(context.Background(), audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted}); err != nil {
+			if _, err := e.ledger.RecordConsent(context.Background(), audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted, Source: "import"}); err != nil {
 				t.Fatal(err)
 			}
 			if err := chromedp.Do(ctx,

@@ -163,7 +163,13 @@ type contactData struct {
 	Open         bool                           // the Legal basis dialog is shown open
 	OOB          bool                           // a fragment also updates the field that opens the dialog
 	Preset       struct{ Purpose, Kind string } // chosen in the record form
-	Names        names                          // in the staff user's language
+	// ManualSources are the active sources staff may pick in the record
+	// form (not the ones only Consento records).
+	ManualSources []ledger.Source
+	// Objections are the purposes whose current state is an objection: the
+	// record form warns that only the person's own new consent lifts one.
+	Objections []objectionNote
+	Names      names // in the staff user's language
 	// The manual retention date ("" none), and why setting it was refused.
 	RetainUntil, RetentionError string
 	// The sensitive fields a value can be entered for, and why storing
@@ -254,7 +260,28 @@ func (s *Server) loadCard(ctx context.Context, id int64, lang string) (contactDa
 		return d, err
 	}
 	d.Names = newNames(lang, all, d.Sources)
+	for _, src := range d.Sources {
+		if src.Active && src.Manual {
+			d.ManualSources = append(d.ManualSources, src)
+		}
+	}
+	for _, c := range d.Consents {
+		if c.State != ledger.Objected {
+			continue
+		}
+		for _, pu := range all {
+			if pu.Key == c.Purpose {
+				d.Objections = append(d.Objections, objectionNote{Purpose: d.Names.Purpose(pu.Key), DirectMarketing: pu.DirectMarketing()})
+			}
+		}
+	}
 	return d, nil
+}
+
+// objectionNote is a purpose under objection, as the record form warns of it.
+type objectionNote struct {
+	Purpose         string // its name
+	DirectMarketing bool   // Art. 21(3): absolute
 }
 
 // loadLegal loads what the Legal basis dialog and its export show: the
@@ -281,6 +308,18 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
+	// Staff say how the person told them: the source is required, and
+	// the ones only Consento records cannot be claimed by hand.
+	switch src := r.PostFormValue("source"); {
+	case src == "":
+		p.Error = translate(p.Lang, "card.source_required")
+	case !ledger.IsManualSource(src):
+		p.Error = translate(p.Lang, "card.source_not_manual")
+	}
+	if p.Error != "" {
+		s.renderCard(w, r, p, id, http.StatusUnprocessableEntity, true)
+		return
+	}
 	evidence := ledger.Evidence{Note: r.PostFormValue("note")}
 	// An optional evidence file: a checked-in e-mail, a signature image.
 	if f, h, ferr := r.FormFile("evidence"); ferr == nil {

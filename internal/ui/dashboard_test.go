@@ -26,7 +26,7 @@ func TestDashboard(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, pu := range purposes {
-				if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: p.ID, Purpose: pu, Kind: ledger.Granted}); err != nil {
+				if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: p.ID, Purpose: pu, Kind: ledger.Granted, Source: "import"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -35,7 +35,7 @@ func TestDashboard(t *testing.T) {
 		mk("g2", "e_marketing", "sales_service")
 		mk("y1", "e_marketing")
 		mk("r1")
-		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Withdrawn, Reason: "unsubscribed"}); err != nil {
+		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Withdrawn, Source: "import", Reason: "unsubscribed"}); err != nil {
 			t.Fatal(err)
 		}
 		b, u := e.user(auth.RoleMarketing, "")

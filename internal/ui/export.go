@@ -210,10 +210,21 @@ func newNames(lang string, purposes []*ledger.Purpose, sources []ledger.Source) 
 	}
 	for _, src := range sources {
 		if src.Name != "" {
-			n.sources[src.Key] = src.Name
+			n.sources[src.Key] = sourceName(lang, src)
 		}
 	}
 	return n
+}
+
+// sourceName is the source's name in lang: a seeded source still under its
+// seeded English name is shown translated; a renamed or added one as named.
+func sourceName(lang string, src ledger.Source) string {
+	if def := ledger.DefaultSourceName(src.Key); def != "" && src.Name == def {
+		if t := translate(lang, "source."+src.Key); t != "source."+src.Key {
+			return t
+		}
+	}
+	return src.Name
 }
 
 // Purpose is the purpose's name, or its key when it has none.

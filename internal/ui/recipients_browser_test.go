@@ -32,7 +32,7 @@ func TestBrowserRecipientsAndNotice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ledger.RecordConsent(bg, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: ps[0].Key, Kind: ledger.Granted}); err != nil {
+	if _, err := e.ledger.RecordConsent(bg, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: ps[0].Key, Kind: ledger.Granted, Source: "import"}); err != nil {
 		t.Fatal(err)
 	}
 	req, err := svc.CreateRequest(bg, audit.System, rights.RequestInput{PersonID: &e.person.ID, Type: rights.TypeRectification})

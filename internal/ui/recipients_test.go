@@ -65,7 +65,7 @@ func TestRecipientsPageAndNoticeFromTheCase(t *testing.T) {
 		}
 
 		// Grete receives newsletters; she asks for erasure.
-		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted}); err != nil {
+		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted, Source: "import"}); err != nil {
 			t.Fatal(err)
 		}
 		svc := rights.New(e.ledger)

@@ -322,12 +322,12 @@ func TestContactCardRecordsConsent(t *testing.T) {
 			t.Fatalf("stored state %+v", st)
 		}
 		// With htmx: the dialog's content only, with the field updated out of band.
-		code, frag, _ := b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"e_marketing"}, "kind": {"withdrawn"}}, "HX-Request", "true")
+		code, frag, _ := b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"e_marketing"}, "kind": {"withdrawn"}, "source": {"phone"}}, "HX-Request", "true")
 		if code != http.StatusOK || strings.Contains(frag, "<html") || !strings.Contains(frag, "Erfasst.") || !strings.Contains(frag, "widerrufen") ||
 			!strings.Contains(frag, `id="legal-open"`) || !strings.Contains(frag, `hx-swap-oob="true"`) || !strings.Contains(frag, "0 von 2 Zwecken") {
 			t.Fatalf("htmx withdrawal: %d %s", code, frag)
 		}
-		code, frag, _ = b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"nope"}, "kind": {"granted"}}, "HX-Request", "true")
+		code, frag, _ = b.do("POST", card+"/consents", url.Values{"csrf": {token}, "purpose": {"nope"}, "kind": {"granted"}, "source": {"email"}}, "HX-Request", "true")
 		if code != http.StatusUnprocessableEntity || strings.Contains(frag, "<html") || !strings.Contains(frag, `role="alert"`) || !strings.Contains(frag, "nope") {
 			t.Fatalf("htmx error: %d %s", code, frag)
 		}

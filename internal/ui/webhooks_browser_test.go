@@ -34,7 +34,7 @@ func TestBrowserWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ledger.RecordConsent(bg, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted}); err != nil {
+	if _, err := e.ledger.RecordConsent(bg, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted, Source: "import"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.DeliverDue(bg); err != nil {

@@ -66,7 +66,7 @@ func TestWebhookSettings(t *testing.T) {
 			t.Fatal("the secret is shown again")
 		}
 
-		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted}); err != nil {
+		if _, err := e.ledger.RecordConsent(ctx, audit.System, ledger.ConsentInput{PersonID: e.person.ID, Purpose: "e_marketing", Kind: ledger.Granted, Source: "import"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.DeliverDue(ctx); err != nil {
