@@ -1,0 +1,155 @@
+package rights
+
+import (
+	"database/sql"
+	"fmt"
+
+	"github.com/consento/consento/internal/store"
+)
+
+// readBatchFacts reads for every person of todo (ids, in order) what
+// readFacts reads for one, with one statement per table and chunk of
+// persons, so that buildChanges gives the batch the changes AnonymizeTx
+// in turn would. It returns the new texts of the business records that
+// name them, by record id.
+func readBatchFacts(tx *store.Tx, ids []int64, todo []*facts) (map[int64]string, error) {
+	by := make(map[int64]*facts, len(todo))
+	for _, o := range todo {
+		by[o.pid] = o
+	}
+	if err := eachRow(tx, ids, `SELECT c.person_id, pu.key, c.kind, c.legal_basis FROM consents c JOIN purposes pu ON pu.id = c.purpose_id
+		WHERE c.person_id IN (%s) AND c.kind IN ('granted', 'pending') ORDER BY c.person_id, pu.key`, func(r *sql.Rows) error {
+		var id int64
+		var x struct{ key, kind, basis string }
+		if err := r.Scan(&id, &x.key, &x.kind, &x.basis); err != nil {
+			return err
+		}
+		by[id].purposes = append(by[id].purposes, x)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, ids, `SELECT person_id FROM mail_blocks WHERE person_id IN (%s)`, func(r *sql.Rows) error {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		by[id].blocked = true
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, ids, `SELECT person_id, email, is_primary FROM person_emails WHERE person_id IN (%s) ORDER BY person_id, is_primary DESC, email`, func(r *sql.Rows) error {
+		var id int64
+		var e string
+		var primary int
+		if err := r.Scan(&id, &e, &primary); err != nil {
+			return err
+		}
+		by[id].emails = append(by[id].emails, e)
+		if primary == 0 {
+			by[id].extra = append(by[id].extra, e)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, ids, `SELECT person_id, number FROM person_phones WHERE person_id IN (%s) ORDER BY person_id, position`, func(r *sql.Rows) error {
+		var id int64
+		var n string
+		if err := r.Scan(&id, &n); err != nil {
+			return err
+		}
+		by[id].phones = append(by[id].phones, n)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for key, c := range countQueries {
+		if c[0] == "" {
+			continue
+		}
+		if err := eachRow(tx, ids, `SELECT `+c[0]+`, COUNT(*) FROM `+c[1]+` GROUP BY `+c[0], func(r *sql.Rows) error {
+			var id int64
+			var n int
+			if err := r.Scan(&id, &n); err != nil {
+				return err
+			}
+			by[id].n[key] = n
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	// Relationships: one erased before in the batch took those it shared
+	// with a later one along, as AnonymizeTx in turn would.
+	order := make(map[int64]int, len(todo))
+	for i, o := range todo {
+		order[o.pid] = i
+	}
+	if err := eachRow(tx, ids, `SELECT person_id, other_id FROM relationships WHERE person_id IN (%s) OR other_id IN (%s)`, func(r *sql.Rows) error {
+		var a, b int64
+		if err := r.Scan(&a, &b); err != nil {
+			return err
+		}
+		ia, okA := order[a]
+		ib, okB := order[b]
+		switch {
+		case okA && (!okB || ia <= ib):
+			by[a].n["relationships"]++
+		case okB:
+			by[b].n["relationships"]++
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Every value each ever had, while their audit keys still exist.
+	for _, o := range todo {
+		o.current()
+	}
+	if err := eachRow(tx, ids, historyQuery, func(r *sql.Rows) error {
+		var id, seq int64
+		var raw, key []byte
+		if err := r.Scan(&id, &seq, &raw, &key); err != nil {
+			return err
+		}
+		return by[id].history(seq, raw, key)
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, ids, valuesQuery, func(r *sql.Rows) error {
+		var id int64
+		var kind, v string
+		if err := r.Scan(&id, &kind, &v); err != nil {
+			return err
+		}
+		by[id].other(kind, v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Kept texts that name them.
+	texts := map[int64]string{}
+	scrubbers := map[int64]*scrubber{}
+	if err := eachRow(tx, ids, `SELECT id, person_id, description FROM business_records WHERE person_id IN (%s) AND description <> ''`, func(r *sql.Rows) error {
+		var id, pid int64
+		var d string
+		if err := r.Scan(&id, &pid, &d); err != nil {
+			return err
+		}
+		sc := scrubbers[pid]
+		if sc == nil {
+			sc = by[pid].vals.scrubber()
+			scrubbers[pid] = sc
+		}
+		if nd := sc.scrub(d); nd != d {
+			texts[id] = nd
+			by[pid].n["business_texts"]++
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("rights: batch erasure: %w", err)
+	}
+	return texts, nil
+}
