@@ -58,10 +58,10 @@ func wordSet(list string) map[string]bool {
 
 // snapshot is what one audit event or correction recorded of a person.
 type snapshot struct {
-	FirstName  string   `json:"first_name"`
-	LastName   string   `json:"last_name"`
-	Emails     []string `json:"emails"`
-	Phones     []struct {
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Emails    []string `json:"emails"`
+	Phones    []struct {
 		Number string `json:"number"`
 	} `json:"phones"`
 	Address struct {
