@@ -44,7 +44,7 @@ var commonWords = wordSet(`
 		street st str road rd lane avenue ave way drive place square court close park hill gardens row
 		straße strasse weg gasse allee platz ring damm ufer chaussee markt pfad steig
 		vej gade allé alle plads torv stræde vænge have
-		nord süd sud ost west north south east neu alt old new upper lower
+		nord süd sud ost west north south east neu alt old new upper lower bad sankt saint san santa city town
 		von van vom der den des del della dem die das the and und og zu zum zur ten ter
 		info mail email post kontakt contact office admin hello hallo service sales team support noreply no-reply mailbox`)
 
