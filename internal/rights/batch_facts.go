@@ -3,6 +3,9 @@ package rights
 import (
 	"database/sql"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/consento/consento/internal/store"
 )
@@ -65,21 +68,29 @@ func readBatchFacts(tx *store.Tx, ids []int64, todo []*facts) (map[int64]string,
 	}); err != nil {
 		return nil, err
 	}
+	// The counts, all in one statement.
+	var keys, parts []string
 	for key, c := range countQueries {
-		if c[0] == "" {
-			continue
+		if c[0] != "" {
+			keys = append(keys, key)
 		}
-		if err := eachRow(tx, ids, `SELECT `+c[0]+`, COUNT(*) FROM `+c[1]+` GROUP BY `+c[0], func(r *sql.Rows) error {
-			var id int64
-			var n int
-			if err := r.Scan(&id, &n); err != nil {
-				return err
-			}
-			by[id].n[key] = n
-			return nil
-		}); err != nil {
-			return nil, err
+	}
+	sort.Strings(keys)
+	for i, key := range keys {
+		c := countQueries[key]
+		parts = append(parts, fmt.Sprintf(`SELECT %d, %s, COUNT(*) FROM %s GROUP BY %s`, i, c[0], c[1], c[0]))
+	}
+	if err := eachRow(tx, ids, strings.Join(parts, " UNION ALL "), func(r *sql.Rows) error {
+		var k int
+		var id int64
+		var n int
+		if err := r.Scan(&k, &id, &n); err != nil {
+			return err
 		}
+		by[id].n[keys[k]] = n
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	// Relationships: one erased before in the batch took those it shared
 	// with a later one along, as AnonymizeTx in turn would.
@@ -104,21 +115,47 @@ func readBatchFacts(tx *store.Tx, ids []int64, todo []*facts) (map[int64]string,
 	}); err != nil {
 		return nil, err
 	}
-	// Every value each ever had, while their audit keys still exist.
-	for _, o := range todo {
-		o.current()
+	// The kept texts (business records) that may name them: only for
+	// their persons are earlier values looked for.
+	type text struct {
+		id, pid int64
+		d       string
 	}
-	if err := eachRow(tx, ids, historyQuery, func(r *sql.Rows) error {
-		var id, seq int64
-		var raw, key []byte
-		if err := r.Scan(&id, &seq, &raw, &key); err != nil {
-			return err
-		}
-		return by[id].history(seq, raw, key)
+	var kept []text
+	if err := eachRow(tx, ids, `SELECT id, person_id, description FROM business_records WHERE person_id IN (%s) AND description <> '' ORDER BY id`, func(r *sql.Rows) error {
+		var t text
+		err := r.Scan(&t.id, &t.pid, &t.d)
+		kept = append(kept, t)
+		return err
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(tx, ids, valuesQuery, func(r *sql.Rows) error {
+	texts := map[int64]string{}
+	if len(kept) == 0 {
+		return texts, nil
+	}
+	named := make([]int64, 0, len(kept))
+	for _, t := range kept {
+		named = append(named, t.pid)
+	}
+	slices.Sort(named)
+	named = slices.Compact(named)
+	// Every value each ever had, while their audit keys still exist.
+	for _, id := range named {
+		by[id].current()
+	}
+	if err := eachRow(tx, named, historyQuery, func(r *sql.Rows) error {
+		var id, seq int64
+		var raw, key []byte
+		var typ string
+		if err := r.Scan(&id, &seq, &raw, &key, &typ); err != nil {
+			return err
+		}
+		return by[id].history(seq, raw, key, typ)
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, named, valuesQuery, func(r *sql.Rows) error {
 		var id int64
 		var kind, v string
 		if err := r.Scan(&id, &kind, &v); err != nil {
@@ -129,27 +166,17 @@ func readBatchFacts(tx *store.Tx, ids []int64, todo []*facts) (map[int64]string,
 	}); err != nil {
 		return nil, err
 	}
-	// Kept texts that name them.
-	texts := map[int64]string{}
 	scrubbers := map[int64]*scrubber{}
-	if err := eachRow(tx, ids, `SELECT id, person_id, description FROM business_records WHERE person_id IN (%s) AND description <> ''`, func(r *sql.Rows) error {
-		var id, pid int64
-		var d string
-		if err := r.Scan(&id, &pid, &d); err != nil {
-			return err
-		}
-		sc := scrubbers[pid]
+	for _, t := range kept {
+		sc := scrubbers[t.pid]
 		if sc == nil {
-			sc = by[pid].vals.scrubber()
-			scrubbers[pid] = sc
+			sc = by[t.pid].vals.scrubber()
+			scrubbers[t.pid] = sc
 		}
-		if nd := sc.scrub(d); nd != d {
-			texts[id] = nd
-			by[pid].n["business_texts"]++
+		if nd := sc.scrub(t.d); nd != t.d {
+			texts[t.id] = nd
+			by[t.pid].n["business_texts"]++
 		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("rights: batch erasure: %w", err)
 	}
 	return texts, nil
 }

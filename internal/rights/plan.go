@@ -54,22 +54,31 @@ func (f *facts) current() {
 	f.vals.address(f.city)
 }
 
-// history adds the values one of the person's audit events recorded.
-func (f *facts) history(seq int64, raw, key []byte) error {
+// history adds the values one of the person's audit events recorded: the
+// person before and after (object type person) or the correction asked
+// for (selfservice_request).
+func (f *facts) history(seq int64, raw, key []byte, objectType string) error {
 	p, err := audit.OpenPayload(seq, raw, key, true)
 	if err != nil || p == nil {
 		return err
 	}
-	f.vals.payload(p.Before)
-	f.vals.payload(p.After)
+	if objectType == "selfservice_request" {
+		f.vals.request(p.After)
+		return nil
+	}
+	f.vals.person(p.Before)
+	f.vals.person(p.After)
 	return nil
 }
 
 // historyQuery reads the person-bound audit events that record a person's
 // values: the person's own events (create, update, …) and their
-// self-service requests. %s is the person id (or ids).
-const historyQuery = `SELECT e.person_id, e.seq, e.payload, k.key FROM audit_events e JOIN person_keys k ON k.person_id = e.person_id
-	WHERE e.person_id IN (%s) AND e.object_type IN ('person', 'selfservice_request') AND k.key IS NOT NULL`
+// self-service requests. %s is the person id (or ids). The object type is
+// compared as an expression, so that no planner reads it from the index
+// on (object_type, object_id): with hundreds of ids SQLite would rather
+// walk every person event of the whole log than the person index.
+const historyQuery = `SELECT e.person_id, e.seq, e.payload, k.key, e.object_type FROM audit_events e JOIN person_keys k ON k.person_id = e.person_id
+	WHERE e.person_id IN (%s) AND e.object_type || '' IN ('person', 'selfservice_request') AND k.key IS NOT NULL`
 
 // valuesQuery reads the other values tied to a person: requester
 // addresses of their cases and the corrections they asked for.
@@ -267,15 +276,31 @@ func readFacts(q querier, pid int64) (*facts, error) {
 		}
 		f.detail[key] = listed(items)
 	}
-	// Every value the person ever had, while their audit key still exists.
+	// Kept texts that name them, with every value the person ever had
+	// (read while their audit key still exists; only when there is a
+	// kept text to look at).
+	type text struct{ number, d string }
+	var kept []text
+	if err := each(`SELECT number, description FROM business_records WHERE person_id = ? AND description <> '' ORDER BY id`, func(r *sql.Rows) error {
+		var t text
+		err := r.Scan(&t.number, &t.d)
+		kept = append(kept, t)
+		return err
+	}, pid); err != nil {
+		return nil, err
+	}
+	if len(kept) == 0 {
+		return f, nil
+	}
 	f.current()
 	if err := each(fmt.Sprintf(historyQuery, "?"), func(r *sql.Rows) error {
 		var id, seq int64
 		var raw, key []byte
-		if err := r.Scan(&id, &seq, &raw, &key); err != nil {
+		var typ string
+		if err := r.Scan(&id, &seq, &raw, &key, &typ); err != nil {
 			return err
 		}
-		return f.history(seq, raw, key)
+		return f.history(seq, raw, key, typ)
 	}, pid); err != nil {
 		return nil, fmt.Errorf("rights: plan: %w", err)
 	}
@@ -288,18 +313,12 @@ func readFacts(q querier, pid int64) (*facts, error) {
 	}, pid, pid); err != nil {
 		return nil, err
 	}
-	// Kept texts that name them.
 	sc := f.vals.scrubber()
 	var texts []string
-	if err := each(`SELECT number, description FROM business_records WHERE person_id = ? ORDER BY id`, func(r *sql.Rows) error {
-		var number, d string
-		err := r.Scan(&number, &d)
-		if sc.matches(d) {
-			texts = append(texts, number)
+	for _, t := range kept {
+		if sc.matches(t.d) {
+			texts = append(texts, t.number)
 		}
-		return err
-	}, pid); err != nil {
-		return nil, err
 	}
 	f.n["business_texts"], f.detail["business_texts"] = len(texts), listed(texts)
 	return f, nil

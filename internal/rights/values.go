@@ -153,20 +153,22 @@ func (v *values) snapshot(s *snapshot) {
 	v.address(s.Address.City)
 }
 
-// payload takes the values of a decoded audit payload: the person before
-// and after a change, or a correction the person asked for.
-func (v *values) payload(raw json.RawMessage) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return
-	}
+// person takes the values of a person as an audit payload recorded them
+// (before or after a change).
+func (v *values) person(raw json.RawMessage) {
 	var s snapshot
-	if json.Unmarshal(raw, &s) == nil {
+	if len(raw) > 0 && raw[0] == '{' && json.Unmarshal(raw, &s) == nil {
 		v.snapshot(&s)
 	}
+}
+
+// request takes the correction of a self-service request as its audit
+// payload recorded it.
+func (v *values) request(raw json.RawMessage) {
 	var req struct {
 		Payload json.RawMessage `json:"payload"`
 	}
-	if json.Unmarshal(raw, &req) == nil && len(req.Payload) > 0 {
+	if len(raw) > 0 && raw[0] == '{' && json.Unmarshal(raw, &req) == nil {
 		v.correction(req.Payload)
 	}
 }
@@ -236,9 +238,10 @@ func (v *values) scrubber() *scrubber {
 	return &scrubber{whole: alternation(v.list()), words: alternation(words)}
 }
 
-// scrub replaces every value in text by Erased.
+// scrub replaces every value in text by Erased (nothing for a nil
+// scrubber).
 func (s *scrubber) scrub(text string) string {
-	if text == "" {
+	if s == nil || text == "" {
 		return text
 	}
 	if s.whole != nil {

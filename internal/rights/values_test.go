@@ -37,9 +37,9 @@ func TestScrubReplacesValuesAndTheirWords(t *testing.T) {
 
 func TestScrubTakesEarlierValuesFromAuditPayloads(t *testing.T) {
 	v := newValues()
-	v.payload([]byte(`{"first_name":"Wilhelmina","last_name":"Hartwig","emails":["w.h@example.org"],"phones":[{"kind":"home","number":"040 5551234"}],
+	v.person([]byte(`{"first_name":"Wilhelmina","last_name":"Hartwig","emails":["w.h@example.org"],"phones":[{"kind":"home","number":"040 5551234"}],
 		"address":{"street":"Grachtenweg 12","postal_code":"D02 X285","city":"Zuidhorn"}}`))
-	v.payload([]byte(`{"kind":"rectification","payload":{"FirstName":"Wil","Street":"Korrekturgasse 9","Email":"new.wil@example.net"}}`))
+	v.request([]byte(`{"kind":"rectification","payload":{"FirstName":"Wil","Street":"Korrekturgasse 9","Email":"new.wil@example.net"}}`))
 	sc := v.scrubber()
 	in := "Wilhelmina Hartwig, Grachtenweg 12, D02 X285 Zuidhorn; w.h@example.org; 040 5551234; Korrekturgasse; new.wil@example.net; Wil"
 	want := "[erased], [erased], [erased] [erased]; [erased]; [erased]; [erased]; [erased]; [erased]"
