@@ -58,8 +58,8 @@ type ErasurePlan struct {
 
 	purposes []struct{ key, kind, basis string }
 	emails   []string
-	origin   string    // why, for an erasure without a request case (see AnonymizeTx)
-	scrub    *scrubber // replaces every value the person ever had
+	origin   string           // why, for an erasure without a request case (see AnonymizeTx)
+	texts    map[int64]string // business record id → its text with every value the person ever had replaced
 }
 
 type querier interface {
@@ -141,7 +141,7 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 	if p.Tables, err = effects(q, p, f); err != nil {
 		return nil, err
 	}
-	p.purposes, p.emails, p.scrub = f.purposes, f.emails, f.vals.scrubber()
+	p.purposes, p.emails, p.texts = f.purposes, f.emails, f.texts
 	return p, nil
 }
 
@@ -277,25 +277,9 @@ func (s *Service) anonymizeTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, n
 		files = append(files, h)
 	}
 	rows.Close()
-	// Business records are kept; personal values in their text go.
-	rows, err = tx.Query(`SELECT id, description FROM business_records WHERE person_id = ?`, pid)
-	if err != nil {
-		return err
-	}
-	scrub := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var d string
-		if err := rows.Scan(&id, &d); err != nil {
-			rows.Close()
-			return err
-		}
-		if nd := p.scrub.scrub(d); nd != d {
-			scrub[id] = nd
-		}
-	}
-	rows.Close()
-	for id, d := range scrub {
+	// Business records are kept; personal values in their text go (as
+	// the plan, read in this transaction, rewrote them).
+	for id, d := range p.texts {
 		if _, err := tx.Exec(`UPDATE business_records SET description = ? WHERE id = ?`, d, id); err != nil {
 			return err
 		}

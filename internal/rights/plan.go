@@ -37,6 +37,8 @@ type facts struct {
 	detail map[string]string
 	// vals are every value the person ever had (see values.go).
 	vals *values
+	// texts are the kept texts rewritten without them, by business record.
+	texts map[int64]string
 }
 
 func newFacts(pid int64) *facts {
@@ -279,11 +281,14 @@ func readFacts(q querier, pid int64) (*facts, error) {
 	// Kept texts that name them, with every value the person ever had
 	// (read while their audit key still exists; only when there is a
 	// kept text to look at).
-	type text struct{ number, d string }
+	type text struct {
+		id        int64
+		number, d string
+	}
 	var kept []text
-	if err := each(`SELECT number, description FROM business_records WHERE person_id = ? AND description <> '' ORDER BY id`, func(r *sql.Rows) error {
+	if err := each(`SELECT id, number, description FROM business_records WHERE person_id = ? AND description <> '' ORDER BY id`, func(r *sql.Rows) error {
 		var t text
-		err := r.Scan(&t.number, &t.d)
+		err := r.Scan(&t.id, &t.number, &t.d)
 		kept = append(kept, t)
 		return err
 	}, pid); err != nil {
@@ -315,8 +320,10 @@ func readFacts(q querier, pid int64) (*facts, error) {
 	}
 	sc := f.vals.scrubber()
 	var texts []string
+	f.texts = map[int64]string{}
 	for _, t := range kept {
-		if sc.matches(t.d) {
+		if nd := sc.scrub(t.d); nd != t.d {
+			f.texts[t.id] = nd
 			texts = append(texts, t.number)
 		}
 	}

@@ -79,9 +79,8 @@ type correction struct {
 
 // values collects a person's personal values, current and earlier.
 type values struct {
-	whole  map[string]bool // matched anywhere
-	words  map[string]bool // matched as whole words (lower case)
-	sorted []string        // whole values, for display
+	whole map[string]bool // matched anywhere
+	words map[string]bool // matched as whole words (lower case)
 }
 
 func newValues() *values { return &values{whole: map[string]bool{}, words: map[string]bool{}} }
@@ -280,6 +279,3 @@ func (s *scrubber) scrub(text string) string {
 	b.WriteString(text[last:])
 	return b.String()
 }
-
-// matches says whether text holds any of the values.
-func (s *scrubber) matches(text string) bool { return s.scrub(text) != text }
