@@ -103,11 +103,45 @@ func (e *env) richPerson(t *testing.T) (int64, int64) {
 	return p.ID, other.ID
 }
 
+// earlier are values the rich person had before (see pastLives).
+var earlier = []string{"Wilhelmina", "Hartwig", "Oldenbarnevelt", "w.hartwig@example.org", "wilma.olden@example.net", "Grachtenweg",
+	"Mühlenkamp", "SW1A 2AA", "D02 X285", "Zuidhorn", "Winsum", "Obergum", "5551234", "signup-wilhelmina"}
+
+// pastLives gives person pid two earlier names, addresses, e-mail
+// addresses and phone numbers, changed back to the current ones (one
+// change sent with an idempotency key naming them), and orders quoting
+// them, one by single words only.
+func (e *env) pastLives(t *testing.T, pid int64) {
+	t.Helper()
+	ctx := e.ctx
+	cur := must[*ledger.Person](t)(e.l.Person(ctx, pid))
+	str := func(s string) *string { return &s }
+	idem := store.WithIdempotency(ctx, store.Idempotency{Scope: "token:1", Key: "signup-wilhelmina-w.hartwig@example.org", RequestHash: []byte("h")})
+	must[*ledger.Person](t)(e.l.UpdatePerson(idem, officer, pid, ledger.PersonPatch{FirstName: str("Wilhelmina"), LastName: str("Hartwig"),
+		Emails: []string{"w.hartwig@example.org"}, Phones: []ledger.Phone{{Kind: "home", Number: "+31 50 5551234"}},
+		Address: &ledger.Address{Street: "Grachtenweg 12", PostalCode: "SW1A 2AA", City: "Zuidhorn", Country: "NL"}}))
+	must[*ledger.Person](t)(e.l.UpdatePerson(ctx, officer, pid, ledger.PersonPatch{LastName: str("Oldenbarnevelt"),
+		Emails: []string{"wilma.olden@example.net"}, Address: &ledger.Address{Street: "Mühlenkamp 3a", PostalCode: "D02 X285", City: "Winsum-Obergum", Country: "NL"}}))
+	must[*ledger.Person](t)(e.l.UpdatePerson(ctx, officer, pid, ledger.PersonPatch{FirstName: &cur.FirstName, LastName: &cur.LastName,
+		Emails: cur.Emails, Phones: cur.Phones, Address: &cur.Address}))
+	rec := records.New(e.db)
+	for i, d := range []string{
+		"Order shipped to Wilhelmina Hartwig, Grachtenweg 12, SW1A 2AA Zuidhorn, ref signup-wilhelmina",
+		"Reminder sent to w.hartwig@example.org and WILMA.OLDEN@example.net, phone +31 50 5551234; new address Mühlenkamp 3a, D02 X285 Winsum-Obergum",
+		"Note: Mrs OLDENBARNEVELT asked to deliver to the mühlenkamp entrance, invoice to Hartwig.",
+	} {
+		must[*records.BusinessRecord](t)(rec.AddBusinessRecord(ctx, officer, records.BusinessRecordInput{PersonID: pid, Kind: "order",
+			Number: fmt.Sprintf("ORD-%d", i), IssuedOn: "2025-06-01", AmountCents: 10_00, Currency: "EUR", Description: d}))
+	}
+}
+
 func TestDeleteLeavesNothingBehind(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, engine storetest.Engine) {
 		e := newEnv(t, engine)
 		e.configure(t, 365, retention.ActionDelete)
 		pid, other := e.richPerson(t)
+		e.pastLives(t, pid)
+		secrets := append(append([]string{}, secrets...), earlier...)
 		// Made last, so that the deleted person's id is not the highest.
 		newest := e.person(t, "Newest")
 		if got := found(e.haystack(t), secrets); len(got) != len(secrets) {
@@ -146,6 +180,9 @@ func TestDeleteLeavesNothingBehind(t *testing.T) {
 		var kept, linked int
 		if err := e.db.QueryRow(e.ctx, `SELECT COUNT(*), COUNT(person_id) FROM business_records WHERE number = 'INV-2026-0042'`).Scan(&kept, &linked); err != nil || kept != 1 || linked != 0 {
 			t.Fatalf("invoice kept %d, linked %d (%v): want kept and linked to no one", kept, linked, err)
+		}
+		if n := count(t, e.db, `SELECT COUNT(*) FROM business_records WHERE description = 'Note: Mrs [erased] asked to deliver to the [erased] entrance, invoice to [erased].'`); n != 1 {
+			t.Fatalf("the order naming earlier values by single words is not scrubbed (%d)", n)
 		}
 		if n := count(t, e.db, `SELECT COUNT(*) FROM rights_requests WHERE person_id IS NULL AND status = 'completed'`); n != 1 {
 			t.Fatalf("the closed case is not kept unlinked: %d", n)

@@ -45,52 +45,6 @@ func (s *Service) DeleteBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPe
 	return s.eraseBatchTx(tx, actor, batch, true)
 }
 
-// batchOne is what the batch knows of one person: the plan's reads.
-type batchOne struct {
-	BatchPerson
-	first, last, street, postal, city, country, custom string
-	org                                                bool
-	purposes                                           []string
-	blocked                                            bool
-	emails, phones                                     []string
-	extra                                              int
-	has                                                map[string]bool // counted things present (activities, documents, ...)
-}
-
-// changes is len(plan(...).Changes) at level 3.
-func (o *batchOne) changes(rel bool) int {
-	n := len(o.purposes) + 1 // the audit key
-	b := func(c bool) {
-		if c {
-			n++
-		}
-	}
-	name := strings.TrimSpace(o.first + " " + o.last)
-	b(!o.blocked)
-	b(len(o.phones) > 0)
-	b(strings.TrimSpace(strings.Join(nonEmpty(o.street, o.postal, o.city, o.country), ", ")) != "")
-	b(o.extra > 0)
-	b(o.has["activities"])
-	b(name != "")
-	b(len(o.emails) > 0)
-	b(o.custom != "" && o.custom != "{}")
-	b(o.org)
-	for _, k := range []string{"evidence", "evidence_files", "documents", "requests", "recipient_notices", "business_records"} {
-		b(o.has[k])
-	}
-	b(rel)
-	return n
-}
-
-// values is plan's list of personal values to scrub from kept records.
-func (o *batchOne) values() []string {
-	v := append(append(append([]string{}, o.emails...), o.phones...), nonEmpty(o.first, o.last, o.street, o.city)...)
-	if name := strings.TrimSpace(o.first + " " + o.last); name != "" && o.first != "" && o.last != "" {
-		v = append(v, name)
-	}
-	return v
-}
-
 // chunks calls f with every run of at most batchChunk ids, as "?,?,…"
 // and its arguments.
 func chunks(ids []int64, f func(in string, args []any) error) error {
@@ -159,23 +113,23 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 		ids = append(ids, b.PersonID)
 	}
 	// The persons, checked as plan checks them.
-	found := map[int64]*batchOne{}
+	found := map[int64]*facts{}
 	err := eachRow(tx, ids, `SELECT id, first_name, last_name, street, postal_code, city, country, custom, status, organisation_id FROM persons WHERE id IN (%s)`,
 		func(r *sql.Rows) error {
-			o := &batchOne{has: map[string]bool{}}
+			o := newFacts(0)
 			var status string
 			var org sql.NullInt64
-			if err := r.Scan(&o.PersonID, &o.first, &o.last, &o.street, &o.postal, &o.city, &o.country, &o.custom, &status, &org); err != nil {
+			if err := r.Scan(&o.pid, &o.first, &o.last, &o.street, &o.postal, &o.city, &o.country, &o.custom, &status, &org); err != nil {
 				return err
 			}
 			o.org = org.Valid
 			switch status {
 			case ledger.StatusAnonymized:
-				refused[o.PersonID] = &ledger.Error{Kind: ledger.KindGone, Code: "person-anonymized", Message: "this person was anonymized already"}
+				refused[o.pid] = &ledger.Error{Kind: ledger.KindGone, Code: "person-anonymized", Message: "this person was anonymized already"}
 			case ledger.StatusRestricted:
-				refused[o.PersonID] = &ledger.Error{Kind: ledger.KindLocked, Code: "person-restricted", Message: "processing of this person is restricted (GDPR Art. 18): lift the restriction, recorded, before erasing"}
+				refused[o.pid] = &ledger.Error{Kind: ledger.KindLocked, Code: "person-restricted", Message: "processing of this person is restricted (GDPR Art. 18): lift the restriction, recorded, before erasing"}
 			default:
-				found[o.PersonID] = o
+				found[o.pid] = o
 			}
 			return nil
 		})
@@ -198,7 +152,8 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 	if err != nil {
 		return nil, nil, err
 	}
-	var todo []*batchOne
+	var todo []*facts
+	reason := map[int64]string{}
 	taken := map[int64]bool{}
 	for _, b := range batch {
 		o := found[b.PersonID]
@@ -212,120 +167,25 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 			continue
 		}
 		taken[b.PersonID] = true
-		o.Reason = b.Reason
+		reason[b.PersonID] = b.Reason
 		todo = append(todo, o)
 	}
 	if len(todo) == 0 {
 		return kept, refused, nil
 	}
 	ids = ids[:0]
-	by := map[int64]*batchOne{}
+	by := map[int64]*facts{}
 	for _, o := range todo {
-		ids = append(ids, o.PersonID)
-		by[o.PersonID] = o
+		ids = append(ids, o.pid)
+		by[o.pid] = o
 	}
-	// The plan's reads, for the whole batch.
-	if err := eachRow(tx, ids, `SELECT c.person_id, pu.key FROM consents c JOIN purposes pu ON pu.id = c.purpose_id
-		WHERE c.person_id IN (%s) AND c.kind IN ('granted', 'pending') ORDER BY c.person_id, pu.key`, func(r *sql.Rows) error {
-		var id int64
-		var key string
-		if err := r.Scan(&id, &key); err != nil {
-			return err
-		}
-		by[id].purposes = append(by[id].purposes, key)
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	if err := eachRow(tx, ids, `SELECT person_id FROM mail_blocks WHERE person_id IN (%s)`, func(r *sql.Rows) error {
-		var id int64
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		by[id].blocked = true
-		return nil
-	}); err != nil {
+	texts, err := readBatchFacts(tx, ids, todo)
+	if err != nil {
 		return nil, nil, err
 	}
 	var emails []string
-	if err := eachRow(tx, ids, `SELECT person_id, email, is_primary FROM person_emails WHERE person_id IN (%s) ORDER BY person_id, is_primary DESC, email`, func(r *sql.Rows) error {
-		var id int64
-		var e string
-		var primary int
-		if err := r.Scan(&id, &e, &primary); err != nil {
-			return err
-		}
-		by[id].emails = append(by[id].emails, e)
-		if primary == 0 {
-			by[id].extra++
-		}
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
 	for _, o := range todo {
 		emails = append(emails, o.emails...)
-	}
-	if err := eachRow(tx, ids, `SELECT person_id, number FROM person_phones WHERE person_id IN (%s) ORDER BY person_id, position`, func(r *sql.Rows) error {
-		var id int64
-		var n string
-		if err := r.Scan(&id, &n); err != nil {
-			return err
-		}
-		by[id].phones = append(by[id].phones, n)
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	for _, c := range []struct{ key, q string }{
-		{"activities", `SELECT DISTINCT person_id FROM activities WHERE person_id IN (%s)`},
-		{"evidence", `SELECT DISTINCT person_id FROM consent_events WHERE person_id IN (%s) AND evidence <> '{}'`},
-		{"evidence_files", `SELECT DISTINCT e.person_id FROM consent_event_files f JOIN consent_events e ON e.id = f.event_id WHERE e.person_id IN (%s)`},
-		{"documents", `SELECT DISTINCT person_id FROM documents WHERE person_id IN (%s)`},
-		{"requests", `SELECT DISTINCT person_id FROM rights_requests WHERE person_id IN (%s)`},
-		{"recipient_notices", `SELECT DISTINCT q.person_id FROM mail_outbox o JOIN recipient_notices n ON n.outbox_id = o.id JOIN rights_requests q ON q.id = n.request_id WHERE q.person_id IN (%s)`},
-		{"business_records", `SELECT DISTINCT person_id FROM business_records WHERE person_id IN (%s)`},
-	} {
-		if err := eachRow(tx, ids, c.q, func(r *sql.Rows) error {
-			var id int64
-			if err := r.Scan(&id); err != nil {
-				return err
-			}
-			by[id].has[c.key] = true
-			return nil
-		}); err != nil {
-			return nil, nil, err
-		}
-	}
-	// Relationships: one erased before in the batch took those it shared
-	// with a later one along, as AnonymizeTx in turn would.
-	type rel struct{ a, b int64 }
-	var rels []rel
-	if err := eachRow(tx, ids, `SELECT person_id, other_id FROM relationships WHERE person_id IN (%s) OR other_id IN (%s)`, func(r *sql.Rows) error {
-		var x rel
-		if err := r.Scan(&x.a, &x.b); err != nil {
-			return err
-		}
-		rels = append(rels, x)
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	order := map[int64]int{}
-	for i, o := range todo {
-		order[o.PersonID] = i
-	}
-	hasRel := map[int64]bool{}
-	for _, x := range rels {
-		ia, okA := order[x.a]
-		ib, okB := order[x.b]
-		// The row goes with whichever of the two comes first.
-		switch {
-		case okA && (!okB || ia <= ib):
-			hasRel[x.a] = true
-		case okB:
-			hasRel[x.b] = true
-		}
 	}
 	// The events: per person in turn, the withdrawals, then person.erase
 	// (and person.delete), as AnonymizeTx and DeleteTx append them.
@@ -344,24 +204,30 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 	}
 	withdrawals := make([]ledger.Withdrawal, len(todo))
 	for i, o := range todo {
-		withdrawals[i] = ledger.Withdrawal{PersonID: o.PersonID, Purposes: o.purposes, Reason: o.Reason, Source: ledger.SourceRetention}
+		keys := make([]string, len(o.purposes))
+		for j, x := range o.purposes {
+			keys[j] = x.key
+		}
+		withdrawals[i] = ledger.Withdrawal{PersonID: o.pid, Purposes: keys, Reason: reason[o.pid], Source: ledger.SourceRetention}
 	}
 	err = s.ledger.WithdrawBatchTx(tx, actor, withdrawals, func(i int) error {
 		o := todo[i]
-		if err := prepare(audit.Entry{Actor: actor, Action: "person.erase", ObjectType: "person", ObjectID: strconv.FormatInt(o.PersonID, 10),
-			Reason: o.Reason, After: map[string]any{"level": LevelAnonymize, "changes": o.changes(hasRel[o.PersonID])}}); err != nil {
+		p := &ErasurePlan{Level: LevelAnonymize}
+		p.buildChanges(o)
+		if err := prepare(audit.Entry{Actor: actor, Action: "person.erase", ObjectType: "person", ObjectID: strconv.FormatInt(o.pid, 10),
+			Reason: reason[o.pid], After: map[string]any{"level": LevelAnonymize, "changes": len(p.Changes)}}); err != nil {
 			return err
 		}
 		if !del {
 			return nil
 		}
-		if o.PersonID == top {
-			kept[o.PersonID] = true
+		if o.pid == top {
+			kept[o.pid] = true
 			return nil
 		}
-		gone = append(gone, o.PersonID)
+		gone = append(gone, o.pid)
 		return prepare(audit.Entry{Actor: actor, Action: "person.delete", ObjectType: "person",
-			ObjectID: strconv.FormatInt(o.PersonID, 10), Reason: o.Reason})
+			ObjectID: strconv.FormatInt(o.pid, 10), Reason: reason[o.pid]})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -401,21 +267,7 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 	}); err != nil {
 		return nil, nil, err
 	}
-	scrub := map[int64]string{}
-	if err := eachRow(tx, ids, `SELECT id, person_id, description FROM business_records WHERE person_id IN (%s)`, func(r *sql.Rows) error {
-		var id, pid int64
-		var d string
-		if err := r.Scan(&id, &pid, &d); err != nil {
-			return err
-		}
-		if nd := scrubValues(d, by[pid].values()); nd != d {
-			scrub[id] = nd
-		}
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	for id, d := range scrub {
+	for id, d := range texts {
 		if _, err := tx.Exec(`UPDATE business_records SET description = ? WHERE id = ?`, d, id); err != nil {
 			return nil, nil, fmt.Errorf("rights: anonymize: %w", err)
 		}
@@ -452,20 +304,6 @@ func (s *Service) eraseBatchTx(tx *store.Tx, actor audit.Actor, batch []BatchPer
 		}
 		if _, err := tx.Exec(`DELETE FROM evidence_files WHERE sha256 IN (`+store.Placeholders(len(c))+`)
 			AND NOT EXISTS (SELECT 1 FROM consent_event_files f WHERE f.sha256 = evidence_files.sha256)`, args...); err != nil {
-			return nil, nil, fmt.Errorf("rights: anonymize: %w", err)
-		}
-	}
-	// Idempotency keys naming an address: 50 patterns a statement.
-	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	for lo := 0; lo < len(emails); lo += 50 {
-		c := emails[lo:min(lo+50, len(emails))]
-		args := make([]any, len(c))
-		likes := make([]string, len(c))
-		for i, e := range c {
-			args[i] = "%" + esc.Replace(e) + "%"
-			likes[i] = `key LIKE ? ESCAPE '\'`
-		}
-		if _, err := tx.Exec(`DELETE FROM idempotency_keys WHERE `+strings.Join(likes, " OR "), args...); err != nil {
 			return nil, nil, fmt.Errorf("rights: anonymize: %w", err)
 		}
 	}

@@ -97,6 +97,12 @@ func newBatchWorld(t *testing.T, engine storetest.Engine) *batchWorld {
 	waiting := person("Norbert", "Notice", []string{"norbert@example.org"})
 	w.ids = []int64{b, a, restricted, c, d, waiting}
 	w.refused[restricted], w.refused[waiting] = "person-restricted", "notices-pending"
+	// Amalia's earlier name, address and e-mail address, quoted by an order.
+	str := func(s string) *string { return &s }
+	must[*ledger.Person](t)(w.l.UpdatePerson(ctx, officer, a, ledger.PersonPatch{LastName: str("Kleinholz"), Emails: []string{"a.kleinholz@example.org"},
+		Address: &ledger.Address{Street: "Ostertorsteinweg 8", PostalCode: "28203", City: "Bremen", Country: "DE"}}))
+	must[*ledger.Person](t)(w.l.UpdatePerson(ctx, officer, a, ledger.PersonPatch{LastName: str("Zwirbelmann"), Emails: []string{"amalia@example.org", "amz@example.net"},
+		Address: &ledger.Address{Street: "Zwirbelmannweg 1", PostalCode: "10115", City: "Berlin", Country: "DE"}}))
 	for _, pid := range []int64{a, b, c, o, restricted, waiting} {
 		consent(pid, "e_marketing", ledger.Granted, "")
 	}
@@ -116,6 +122,8 @@ func newBatchWorld(t *testing.T, engine storetest.Engine) *batchWorld {
 	for _, r := range [][2]int64{{o, a}, {a, b}, {b, a}, {c, o}, {d, b}} {
 		must[*records.Relationship](t)(w.rec.AddRelationship(ctx, officer, records.RelationshipInput{PersonID: r[0], OtherID: r[1], Kind: "colleague"}))
 	}
+	must[*records.BusinessRecord](t)(w.rec.AddBusinessRecord(ctx, officer, records.BusinessRecordInput{PersonID: a, Kind: "order", Number: "ORD-1",
+		IssuedOn: "2025-03-01", AmountCents: 100, Currency: "EUR", Description: "Order of Mrs KLEINHOLZ to the Ostertorsteinweg, confirmation to a.kleinholz@example.org"}))
 	for i, pid := range []int64{a, a, b, o} {
 		must[*records.BusinessRecord](t)(w.rec.AddBusinessRecord(ctx, officer, records.BusinessRecordInput{PersonID: pid, Kind: "invoice", Number: fmt.Sprintf("INV-%d", i),
 			IssuedOn: "2026-03-01", AmountCents: 100, Currency: "EUR", Description: "Consulting for Amalia Zwirbelmann and Bertold, amz@example.net, +49 30 3333333"}))
@@ -412,6 +420,12 @@ func TestBatchErasureEqualsPerPerson(t *testing.T) {
 				// The comparison means something: the erasure did change things.
 				if n := countRows(t, all.db, `SELECT COUNT(*) FROM audit_events WHERE action = 'person.erase'`); n != 4 {
 					t.Fatalf("%d person.erase events, want 4", n)
+				}
+				// Earlier values too are gone from the kept order, on both paths.
+				for _, db := range []*store.DB{one.db, all.db} {
+					if n := countRows(t, db, `SELECT COUNT(*) FROM business_records WHERE description = 'Order of Mrs [erased] to the [erased], confirmation to [erased]'`); n != 1 {
+						t.Fatalf("the order naming Amalia's earlier values is not scrubbed (%d)", n)
+					}
 				}
 				if n := countRows(t, all.db, `SELECT COUNT(*) FROM evidence_files`); n != 1 {
 					t.Fatalf("%d evidence files left, want the one Olga still uses", n)

@@ -32,11 +32,13 @@ const (
 // Change is one thing an erasure changes.
 type Change struct {
 	Level  int    `json:"level"`
-	Action string `json:"action"` // withdraw, block, delete, clear, unlink, destroy, blocklist
-	// Key names what changes (purpose, mail, phones, address, emails_extra,
-	// activities, name, emails, custom, organisation, evidence,
-	// evidence_files, documents, relationships, requests,
-	// business_records, audit_key), for translations; What says it in English.
+	Action string `json:"action"` // withdraw, block, delete, clear, unlink, destroy, blocklist, replace
+	// Key names what changes (purpose, mail, mail_unsent, phones, address,
+	// emails_extra, activities, name, emails, custom, sensitive,
+	// organisation, evidence, evidence_files, documents, relationships,
+	// requests, recipient_notices, outbox, preference_links, optins,
+	// selfservice, breaches, business_records,
+	// business_texts, audit_key), for translations; What says it in English.
 	Key     string `json:"key"`
 	Subject string `json:"subject,omitempty"` // the purpose key, for purpose
 	What    string `json:"what"`
@@ -51,10 +53,14 @@ type ErasurePlan struct {
 	Level     int      `json:"level"`
 	Changes   []Change `json:"changes"`
 
+	// Tables is what the erasure does to each table: rows deleted,
+	// updated and inserted (the server's own settings aside).
+	Tables []TableEffect `json:"tables"`
+
 	purposes []struct{ key, kind, basis string }
 	emails   []string
-	origin   string   // why, for an erasure without a request case (see AnonymizeTx)
-	values   []string // the personal values to scrub from kept records
+	origin   string           // why, for an erasure without a request case (see AnonymizeTx)
+	texts    map[int64]string // business record id → its text with every value the person ever had replaced
 }
 
 type querier interface {
@@ -127,145 +133,16 @@ func plan(q querier, requestID, pid int64, level int) (*ErasurePlan, error) {
 	if level < LevelBlock || level > LevelAnonymize {
 		return nil, invalid("level", "must be 1 (block), 2 (delete contact data) or 3 (anonymize)")
 	}
+	f, err := readFacts(q, pid)
+	if err != nil {
+		return nil, err
+	}
 	p := &ErasurePlan{RequestID: requestID, PersonID: pid, Level: level, Changes: []Change{}}
-	var first, last, street, postal, city, country, custom, status string
-	var org sql.NullInt64
-	err := q.QueryRow(`SELECT first_name, last_name, street, postal_code, city, country, custom, status, organisation_id FROM persons WHERE id = ?`, pid).
-		Scan(&first, &last, &street, &postal, &city, &country, &custom, &status, &org)
-	if isNoRows(err) {
-		return nil, notFound("unknown-person", "there is no such person")
-	}
-	if err != nil {
+	p.buildChanges(f)
+	if p.Tables, err = effects(q, p, f); err != nil {
 		return nil, err
 	}
-	switch status {
-	case ledger.StatusAnonymized:
-		return nil, &ledger.Error{Kind: ledger.KindGone, Code: "person-anonymized", Message: "this person was anonymized already"}
-	case ledger.StatusRestricted:
-		return nil, &ledger.Error{Kind: ledger.KindLocked, Code: "person-restricted", Message: "processing of this person is restricted (GDPR Art. 18): lift the restriction, recorded, before erasing"}
-	}
-	add := func(l int, action, key, what string, n int, detail string) {
-		if l <= level {
-			c := Change{Level: l, Action: action, Key: key, What: what, Count: n, Detail: detail}
-			if key == "purpose" {
-				c.Subject = strings.TrimPrefix(what, "purpose ")
-			}
-			p.Changes = append(p.Changes, c)
-		}
-	}
-	rows, err := q.Query(`SELECT pu.key, c.kind, c.legal_basis FROM consents c JOIN purposes pu ON pu.id = c.purpose_id
-		WHERE c.person_id = ? AND c.kind IN ('granted', 'pending') ORDER BY pu.key`, pid)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var x struct{ key, kind, basis string }
-		if err := rows.Scan(&x.key, &x.kind, &x.basis); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		p.purposes = append(p.purposes, x)
-		add(LevelBlock, "withdraw", "purpose", "purpose "+x.key, 0, x.kind+" ("+x.basis+") → withdrawn")
-	}
-	rows.Close()
-	var blocked int
-	if blocked, err = count(q, `SELECT COUNT(*) FROM mail_blocks WHERE person_id = ?`, pid); err != nil {
-		return nil, err
-	}
-	if blocked == 0 {
-		add(LevelBlock, "block", "mail", "mail of any kind", 0, "")
-	}
-	rows, err = q.Query(`SELECT email, is_primary FROM person_emails WHERE person_id = ? ORDER BY is_primary DESC, email`, pid)
-	if err != nil {
-		return nil, err
-	}
-	var extra []string
-	for rows.Next() {
-		var e string
-		var primary int
-		if err := rows.Scan(&e, &primary); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		p.emails = append(p.emails, e)
-		if primary == 0 {
-			extra = append(extra, e)
-		}
-	}
-	rows.Close()
-	rows, err = q.Query(`SELECT number FROM person_phones WHERE person_id = ?`, pid)
-	if err != nil {
-		return nil, err
-	}
-	var phones []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		phones = append(phones, n)
-	}
-	rows.Close()
-	if len(phones) > 0 {
-		add(LevelContact, "delete", "phones", "phone numbers", len(phones), strings.Join(phones, ", "))
-	}
-	if addr := strings.TrimSpace(strings.Join(nonEmpty(street, postal, city, country), ", ")); addr != "" {
-		add(LevelContact, "clear", "address", "postal address", 0, addr)
-	}
-	if len(extra) > 0 {
-		add(LevelContact, "delete", "emails_extra", "further e-mail addresses", len(extra), strings.Join(extra, ", "))
-	}
-	n, err := count(q, `SELECT COUNT(*) FROM activities WHERE person_id = ?`, pid)
-	if err != nil {
-		return nil, err
-	}
-	if n > 0 {
-		add(LevelContact, "delete", "activities", "activities (calls, meetings, e-mails, notes)", n, "")
-	}
-	if name := strings.TrimSpace(first + " " + last); name != "" {
-		add(LevelAnonymize, "clear", "name", "name", 0, name)
-	}
-	if len(p.emails) > 0 {
-		add(LevelAnonymize, "blocklist", "emails", "e-mail addresses: deleted, kept only as keyed hashes on the blocklist", len(p.emails), strings.Join(p.emails, ", "))
-	}
-	if custom != "" && custom != "{}" {
-		add(LevelAnonymize, "clear", "custom", "custom fields", 0, custom)
-	}
-	if org.Valid {
-		add(LevelAnonymize, "unlink", "organisation", "organisation", 0, "")
-	}
-	for _, c := range []struct{ key, what, q string }{
-		{"evidence", "evidence of consent events (notes, forms, IP addresses, user agents)", `SELECT COUNT(*) FROM consent_events WHERE person_id = ? AND evidence <> '{}'`},
-		{"evidence_files", "evidence files", `SELECT COUNT(*) FROM consent_event_files f JOIN consent_events e ON e.id = f.event_id WHERE e.person_id = ?`},
-		{"documents", "documents with their files", `SELECT COUNT(*) FROM documents WHERE person_id = ?`},
-		{"relationships", "relationships to other persons", `SELECT COUNT(*) FROM relationships WHERE person_id = ? OR other_id = ?`},
-		{"requests", "requester details and internal notes of request cases", `SELECT COUNT(*) FROM rights_requests WHERE person_id = ?`},
-		{"recipient_notices", "notices to recipients naming the person (Art. 19), in the outbox", `SELECT COUNT(*) FROM mail_outbox WHERE id IN (SELECT n.outbox_id FROM recipient_notices n JOIN rights_requests q ON q.id = n.request_id WHERE q.person_id = ?)`},
-	} {
-		args := []any{pid}
-		if strings.Count(c.q, "?") == 2 {
-			args = append(args, pid)
-		}
-		n, err := count(q, c.q, args...)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			add(LevelAnonymize, "delete", c.key, c.what, n, "")
-		}
-	}
-	if n, err = count(q, `SELECT COUNT(*) FROM business_records WHERE person_id = ?`, pid); err != nil {
-		return nil, err
-	}
-	if n > 0 {
-		add(LevelAnonymize, "unlink", "business_records", "business records (orders, invoices): kept for their retention period, linked to no one", n, "")
-	}
-	add(LevelAnonymize, "destroy", "audit_key", "the person's audit key: their audit events become unreadable, the chain still verifies", 0, "")
-	p.values = append(append(append(p.values, p.emails...), phones...), nonEmpty(first, last, street, city)...)
-	if name := strings.TrimSpace(first + " " + last); name != "" && first != "" && last != "" {
-		p.values = append(p.values, name)
-	}
+	p.purposes, p.emails, p.texts = f.purposes, f.emails, f.texts
 	return p, nil
 }
 
@@ -404,25 +281,9 @@ func (s *Service) anonymizeTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, n
 		files = append(files, h)
 	}
 	rows.Close()
-	// Business records are kept; personal values in their text go.
-	rows, err = tx.Query(`SELECT id, description FROM business_records WHERE person_id = ?`, pid)
-	if err != nil {
-		return err
-	}
-	scrub := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var d string
-		if err := rows.Scan(&id, &d); err != nil {
-			rows.Close()
-			return err
-		}
-		if nd := scrubValues(d, p.values); nd != d {
-			scrub[id] = nd
-		}
-	}
-	rows.Close()
-	for id, d := range scrub {
+	// Business records are kept; personal values in their text go (as
+	// the plan, read in this transaction, rewrote them).
+	for id, d := range p.texts {
 		if _, err := tx.Exec(`UPDATE business_records SET description = ? WHERE id = ?`, d, id); err != nil {
 			return err
 		}
@@ -457,32 +318,5 @@ func (s *Service) anonymizeTx(tx *store.Tx, actor audit.Actor, p *ErasurePlan, n
 			return fmt.Errorf("rights: anonymize: %w", err)
 		}
 	}
-	for _, e := range p.emails {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(e)
-		if _, err := tx.Exec(`DELETE FROM idempotency_keys WHERE key LIKE ? ESCAPE '\'`, "%"+esc+"%"); err != nil {
-			return fmt.Errorf("rights: anonymize: %w", err)
-		}
-	}
 	return nil
-}
-
-// scrubValues replaces each personal value in text, ignoring case.
-func scrubValues(text string, values []string) string {
-	for _, v := range values {
-		if len(v) < 3 {
-			continue
-		}
-		if len(strings.ToLower(text)) != len(text) || len(strings.ToLower(v)) != len(v) {
-			text = strings.ReplaceAll(text, v, "[erased]")
-			continue
-		}
-		for {
-			i := strings.Index(strings.ToLower(text), strings.ToLower(v))
-			if i < 0 {
-				break
-			}
-			text = text[:i] + "[erased]" + text[i+len(v):]
-		}
-	}
-	return text
 }

@@ -157,6 +157,8 @@ func TestLevel3ErasureLeavesNothingBehind(t *testing.T) {
 		e := newEnv(t, engine)
 		ctx := e.ctx
 		p, other := e.richPerson(t)
+		e.pastLives(t, p.ID)
+		secrets := append(append([]string{}, secrets...), earlier...)
 		c := e.verifiedCase(t, p.ID, rights.TypeErasure)
 		must[*rights.Request](t)(e.r.AddNote(ctx, officer, c.ID, "Zebulon Quixotefield phoned to confirm"))
 		// Mail sent to them, and mail still queued: the outbox keeps both.
@@ -216,6 +218,14 @@ func TestLevel3ErasureLeavesNothingBehind(t *testing.T) {
 		var kept, linked int
 		if err := e.db.QueryRow(ctx, `SELECT COUNT(*), COUNT(person_id) FROM business_records WHERE number = 'INV-2026-0042'`).Scan(&kept, &linked); err != nil || kept != 1 || linked != 0 {
 			t.Fatalf("invoice kept %d, linked %d (%v): want kept and linked to no one", kept, linked, err)
+		}
+		// A text naming them by single words only keeps the rest.
+		var text string
+		if err := e.db.QueryRow(ctx, `SELECT description FROM business_records WHERE number = 'ORD-C'`).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		if want := "Note: Mrs [erased] asked to deliver to the [erased] entrance, invoice to [erased]."; text != want {
+			t.Fatalf("order text after erasure %q, want %q", text, want)
 		}
 		rels := must[[]records.Relationship](t)(e.rec.Relationships(ctx, other.ID))
 		if len(rels) != 0 {

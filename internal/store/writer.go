@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -372,6 +374,15 @@ func (w *writer) runBatch(batch []*job, errs []error, savepoints bool) (err erro
 	return nil, false
 }
 
+// IdempotencyKeyHash is how an idempotency key is stored: its SHA-256,
+// never the key itself. Keys are chosen by the client and may hold personal
+// data ("signup-anna.berg@example.com"), which would otherwise outlive
+// the person's erasure.
+func IdempotencyKeyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // runJob runs a job's function, first consulting and then recording its
 // idempotency key in the same transaction.
 func runJob(j *job, t *Tx) error {
@@ -381,7 +392,8 @@ func runJob(j *job, t *Tx) error {
 	}
 	var hash []byte
 	var result string
-	err := t.QueryRow(`SELECT request_hash, result FROM idempotency_keys WHERE scope = ? AND key = ?`, idem.Scope, idem.Key).Scan(&hash, &result)
+	key := IdempotencyKeyHash(idem.Key)
+	err := t.QueryRow(`SELECT request_hash, result FROM idempotency_keys WHERE scope = ? AND key = ?`, idem.Scope, key).Scan(&hash, &result)
 	switch {
 	case err == nil:
 		if !bytes.Equal(hash, idem.RequestHash) {
@@ -399,7 +411,7 @@ func runJob(j *job, t *Tx) error {
 		result = fmt.Sprint(t.result)
 	}
 	if _, err := t.Exec(`INSERT INTO idempotency_keys (scope, key, request_hash, result, created_at) VALUES (?, ?, ?, ?, ?)`,
-		idem.Scope, idem.Key, idem.RequestHash, result, time.Now().UnixMicro()); err != nil {
+		idem.Scope, key, idem.RequestHash, result, time.Now().UnixMicro()); err != nil {
 		return fmt.Errorf("store: record idempotency key: %w", err)
 	}
 	return nil
