@@ -43,6 +43,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
 	if err := root.Run(ctx, args); err != nil {
+		if de, ok := ledger.AsError(err); ok {
+			// Bad input: the message for people, without the error code.
+			fmt.Fprintln(stderr, "consento:", de.Message)
+			return 1
+		}
 		fmt.Fprintln(stderr, "consento:", err)
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
