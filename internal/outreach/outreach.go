@@ -15,9 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
@@ -129,13 +132,23 @@ type Client struct {
 }
 
 func (c Client) trimmed() Client {
-	if len(c.UserAgent) > 512 {
-		c.UserAgent = c.UserAgent[:512]
+	return Client{IP: storable(c.IP, 64), UserAgent: storable(c.UserAgent, 512)}
+}
+
+// storable cuts a header value to at most max bytes of valid UTF-8
+// without NUL: HTTP lets a client send any byte above 0x7f in a header,
+// and the proof of consent must still be stored on every engine.
+func storable(s string, max int) string {
+	if input.Text(s) != nil {
+		s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	}
-	if len(c.IP) > 64 {
-		c.IP = c.IP[:64]
+	if len(s) > max {
+		s = s[:max]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
 	}
-	return c
+	return s
 }
 
 // setting reads a runtime setting, def when unset.
