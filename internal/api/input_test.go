@@ -16,8 +16,8 @@ func TestRecordImportBadCSVIs422(t *testing.T) {
 		for _, path := range []string{"/api/v1/activities/import", "/api/v1/business-records/import"} {
 			for body, line := range map[string]string{
 				"email,kind,subject\nrita@example.com,note,\"Met at\nthe fair\n": "line 2",
-				"email,kind\nrita@example.com,no\"te\n":                           "line 2",
-				"\"email,kind\n":                                                  "line 1",
+				"email,kind\nrita@example.com,no\"te\n":                          "line 2",
+				"\"email,kind\n":                                                 "line 1",
 			} {
 				p := problemOf(t, e.do("POST", path, body, "Content-Type", "text/csv"), 422, "validation")
 				if !strings.Contains(p.Detail, "the CSV file, "+line+": ") || len(p.Errors) != 1 || p.Errors[0].Field != "file" {
