@@ -35,9 +35,9 @@ func CheckRequest(r *http.Request) *RequestError {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
 		return nil
 	}
-	if r.ParseForm() != nil {
-		return nil // the handler answers a malformed form
-	}
+	// A malformed form still yields the values before the error, and the
+	// handlers see those: check them.
+	_ = r.ParseForm()
 	if f, err := values(r.PostForm); err != nil {
 		return &RequestError{Where: "form", Field: f, Err: err}
 	}
@@ -59,10 +59,10 @@ func CheckURL(u *url.URL) *RequestError {
 	return nil
 }
 
-// needsCheck: only escapes and non-ASCII bytes can make bad text.
+// needsCheck: only escapes, NUL and non-ASCII bytes can make bad text.
 func needsCheck(q string) bool {
 	for i := 0; i < len(q); i++ {
-		if q[i] == '%' || q[i] >= 0x80 {
+		if q[i] == '%' || q[i] >= 0x80 || q[i] == 0 {
 			return true
 		}
 	}
