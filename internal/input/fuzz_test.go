@@ -20,11 +20,11 @@ import (
 func FuzzCSV(f *testing.F) {
 	for _, s := range []string{
 		"email,kind\nanna@example.com,call\n",
-		"a,b\n1,\"2\n3,4\n",           // unterminated quote
-		"a,b\n1,x\"y\n",               // bare quote
+		"a,b\n1,\"2\n3,4\n",               // unterminated quote
+		"a,b\n1,x\"y\n",                   // bare quote
 		"\ufeff\"email\",kind\r\nx,y\r\n", // BOM, CRLF
-		"a\x00b,c\n",                  // NUL
-		"\xff\xfe,\xc3\n",             // invalid UTF-8
+		"a\x00b,c\n",                      // NUL
+		"\xff\xfe,\xc3\n",                 // invalid UTF-8
 		"\"a\"\"b\",\"c\nd\"\n",
 		strings.Repeat("x", 70000) + "\n",
 	} {
