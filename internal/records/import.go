@@ -51,7 +51,7 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 	cr := input.NewCSVReader(r)
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, invalid("file", "the CSV file is empty: it needs a header row")
+		return nil, fileInvalid("the CSV file is empty: it needs a header row")
 	}
 	if err != nil {
 		return nil, csvInvalid(err)
@@ -63,7 +63,7 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 	_, hasID := col["person_id"]
 	_, hasEmail := col["email"]
 	if !hasID && !hasEmail {
-		return nil, invalid("file", "the header needs a person_id or an email column")
+		return nil, fileInvalid("the header of the CSV file needs a person_id or an email column")
 	}
 	get := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
@@ -87,7 +87,7 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rows) >= MaxImportRows {
-			return nil, invalid("file", fmt.Sprintf("at most %d rows per file", MaxImportRows))
+			return nil, fileInvalid(fmt.Sprintf("the CSV file has more than %d rows: split it", MaxImportRows))
 		}
 		rows = append(rows, row{line, rec})
 	}
@@ -135,10 +135,15 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 func csvInvalid(err error) error {
 	var le *input.LineError
 	if errors.As(input.CSVError(err), &le) {
-		return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: "the CSV file, " + le.Error(),
-			Fields: []ledger.FieldError{{Field: "file", Message: le.Error()}}}
+		return fileInvalid("the CSV file, " + le.Error())
 	}
 	return fmt.Errorf("records: read the CSV file: %w", err)
+}
+
+// fileInvalid is a validation error of the file as a whole.
+func fileInvalid(msg string) error {
+	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: msg,
+		Fields: []ledger.FieldError{{Field: "file", Message: msg}}}
 }
 
 // badText says which field of a row cannot be stored as text, if any.
