@@ -94,4 +94,3 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
-
