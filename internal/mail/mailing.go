@@ -35,15 +35,22 @@ var htmlEscape = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;
 
 func isURL(v string) bool { return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") }
 
-// safeURL: characters html/template leaves alone in an href.
+// safeURL: characters html/template leaves alone in an href (a % only
+// when it starts an escape such as %2F; a lone one becomes %25).
 func safeURL(v string) bool {
-	for _, c := range v {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~:/?=%#", c)) {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/?=#", c) >= 0:
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+		default:
 			return false
 		}
 	}
 	return true
 }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 func (s *stencil) fill(personal map[string]string) (subject, text, html string, ok bool) {
 	pairsText := make([]string, 0, 2*len(s.keys))
