@@ -7,6 +7,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ *auth.Token
 	}
 	timeParam := func(name string, dst *time.Time) {
 		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
+			t, err := input.Time(v)
 			if err != nil {
 				fields = append(fields, ledger.FieldError{Field: name, Message: "must be an RFC 3339 time"})
 			}

@@ -21,7 +21,7 @@ import (
 
 // env is a running API server on a fresh database.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	api    *api.Server
 	db     *store.DB
@@ -30,7 +30,7 @@ type env struct {
 	token  string // holds every scope
 }
 
-func newEnv(t *testing.T, e storetest.Engine) *env {
+func newEnv(t testing.TB, e storetest.Engine) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, e)
@@ -109,7 +109,7 @@ func (e *env) doAs(token, method, path string, body any, headers ...string) *htt
 }
 
 // decode reads a JSON response, failing unless it has the wanted status.
-func decode[T any](t *testing.T, res *http.Response, status int) T {
+func decode[T any](t testing.TB, res *http.Response, status int) T {
 	t.Helper()
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)

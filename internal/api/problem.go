@@ -131,6 +131,10 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) ([]byte,
 		problem(w, r, http.StatusBadRequest, "malformed-json", "Malformed JSON", "the body holds more than one JSON value", nil)
 		return nil, false
 	}
+	if fe := badText(v); fe != nil {
+		problem(w, r, http.StatusUnprocessableEntity, "validation", "Invalid request", fe.Field+" "+fe.Message, []ledger.FieldError{*fe})
+		return nil, false
+	}
 	return body, true
 }
 

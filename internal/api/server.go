@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/receipt"
 	"github.com/consento/consento/internal/store"
@@ -215,6 +216,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
+	if e := input.CheckURL(r.URL); e != nil {
+		if e.Where == "path" {
+			problem(sw, r, http.StatusNotFound, "not-found", "Not found", "there is no such resource", nil)
+		} else {
+			problem(sw, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "the query parameter "+e.Error(),
+				[]ledger.FieldError{{Field: e.Field, Message: e.Err.Error()}})
+		}
+		return
+	}
 	s.mux.ServeHTTP(sw, r)
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -39,6 +41,7 @@ func importCommand() *cli.Command {
 			&cli.StringFlag{Name: "rejects", Usage: "where to write rejected rows (default: FILE.rejects.csv; only created when rows are rejected)"},
 			&cli.StringFlag{Name: "delimiter", Usage: "field delimiter: , ; or tab (default: detected from the header line)"},
 			&cli.BoolFlag{Name: "no-progress", Usage: "do not show the progress bar"},
+			&cli.BoolFlag{Name: "json", Usage: "print the report (column mapping included) as JSON"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 1 {
@@ -111,7 +114,15 @@ func importCommand() *cli.Command {
 				os.Remove(rejectsName)
 				rejects.created = false
 			}
-			printImportReport(out, rep, rejects)
+			if cmd.Bool("json") {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(rep); jerr != nil && err == nil {
+					err = jerr
+				}
+			} else {
+				printImportReport(out, rep, rejects)
+			}
 			if err != nil {
 				if errors.Is(err, importer.ErrInterrupted) {
 					return cli.Exit("import interrupted (Ctrl-C): rolled back, the database is unchanged", 130)
@@ -153,9 +164,29 @@ func printImportReport(w io.Writer, rep importer.Report, rejects *lazyFile) {
 		}
 		fmt.Fprintf(w, "rejected rows: %s%s\n", strings.Join(codes, ", "), where)
 	}
-	if len(rep.Ignored) > 0 {
+	if rep.DryRun && len(rep.Mapping) > 0 {
+		printMapping(w, rep.Mapping)
+	} else if len(rep.Ignored) > 0 {
 		fmt.Fprintf(w, "ignored columns: %s\n", strings.Join(rep.Ignored, ", "))
 	}
+}
+
+// printMapping shows which column went into which field, and which were
+// ignored, one column a line in the file's order.
+func printMapping(w io.Writer, m []importer.ColumnMapping) {
+	fmt.Fprintln(w, "columns:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range m {
+		field := "(ignored)"
+		if c.Field != "" {
+			field = c.Field
+			if note := map[string]string{"map": "(--map)", "alias": "(usual name)"}[c.By]; note != "" {
+				field += "\t" + note
+			}
+		}
+		fmt.Fprintf(tw, "  %d. %q\t→ %s\n", c.Position, c.Column, field)
+	}
+	tw.Flush()
 }
 
 // parseMapping reads --map target=Header values.

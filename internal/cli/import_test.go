@@ -3,8 +3,10 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -81,5 +83,64 @@ func TestBenchImportCommand(t *testing.T) {
 	code = cli.Run(context.Background(), []string{"consento", "--data-dir", data, "bench", "import", "--rows", "10", "--no-progress"}, &out, &errOut)
 	if code == 0 || !strings.Contains(errOut.String(), "--force") {
 		t.Fatalf("bench import into a non-empty database: %d\n%s", code, errOut.String())
+	}
+}
+
+// The dry run shows which column went into which field and which were
+// ignored, as text and as JSON; a column named last_name beats one named
+// name, whatever their order.
+func TestImportDryRunShowsMapping(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CONSENTO_DATA_DIR", filepath.Join(dir, "data"))
+	file := filepath.Join(dir, "people.csv")
+	os.WriteFile(file, []byte("name,email,last_name,Notes\nAcme Corp,anna@example.com,Berg,x\n"), 0o600)
+	if code, _, errOut := run(t, "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	code, out, errOut := run(t, "import", "--dry-run", file)
+	if code != 0 {
+		t.Fatalf("dry run: %d %s %s", code, out, errOut)
+	}
+	for _, re := range []string{`1\. "name" +→ \(ignored\)`, `2\. "email" +→ email`, `3\. "last_name" +→ last_name`, `4\. "Notes" +→ \(ignored\)`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("dry run output lacks %s:\n%s", re, out)
+		}
+	}
+	code, out, errOut = run(t, "import", "--dry-run", "--json", file)
+	var rep struct {
+		DryRun  bool     `json:"dry_run"`
+		Ignored []string `json:"ignored_columns"`
+		Mapping []struct {
+			Column, Field, By string
+			Position          int
+		} `json:"mapping"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
+		t.Fatalf("json: %d %v %s %s", code, err, out, errOut)
+	}
+	if !rep.DryRun || strings.Join(rep.Ignored, ",") != "name,Notes" || len(rep.Mapping) != 4 ||
+		rep.Mapping[2].Column != "last_name" || rep.Mapping[2].Field != "last_name" || rep.Mapping[2].By != "name" || rep.Mapping[0].Field != "" {
+		t.Fatalf("json report %+v", rep)
+	}
+}
+
+// A broken CSV gives one clean line naming the line, not a stack trace.
+func TestImportRecordsBadCSV(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CONSENTO_DATA_DIR", dir)
+	if code, _, errOut := run(t, "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	file := filepath.Join(dir, "acts.csv")
+	for _, text := range []string{
+		"email,kind,subject\nanna@example.com,call,\"Called\nanna@example.com,call,x\n",
+		"\ufeff\"email\",kind\nanna@example.com,ca\"ll\n",
+	} {
+		os.WriteFile(file, []byte(text), 0o600)
+		code, out, errOut := run(t, "import-records", "--kind", "activities", file)
+		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "consento: the CSV file, line 2: ") ||
+			strings.Contains(errOut, "goroutine") || strings.Contains(errOut, "ledger:") {
+			t.Errorf("%q: %d %q %q", text, code, out, errOut)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/emailaddr"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
@@ -108,6 +110,9 @@ type Report struct {
 	Delimiter string            `json:"delimiter"`
 	Columns   map[string]string `json:"columns"` // target field -> header
 	Ignored   []string          `json:"ignored_columns,omitempty"`
+	// Mapping is every column of the file in order, with the field it
+	// was read into ("" when ignored).
+	Mapping []ColumnMapping `json:"mapping,omitempty"`
 
 	RowsRead      int64 `json:"rows_read"`
 	Created       int64 `json:"persons_created"`
@@ -125,6 +130,18 @@ type Report struct {
 	RolledBack  bool          `json:"rolled_back"`
 	Interrupted bool          `json:"interrupted"`
 	Duration    time.Duration `json:"duration"`
+}
+
+// ColumnMapping is what the import made of one column of the file.
+type ColumnMapping struct {
+	Column   string `json:"column"`   // the header
+	Position int    `json:"position"` // 1 for the first column
+	// Field is the target (see Fields, consent:<purpose> …); empty when
+	// the column is ignored.
+	Field string `json:"field,omitempty"`
+	// By says how it was matched: "map" (Options.Mapping), "name" (the
+	// header is the field's name) or "alias" (one of its usual names).
+	By string `json:"by,omitempty"`
 }
 
 // RowsPerSecond is the import's throughput.
@@ -166,9 +183,7 @@ func Run(ctx context.Context, l *ledger.Service, r io.Reader, opts Options) (Rep
 	}
 	counter := &countingReader{r: r}
 	br := bufio.NewReaderSize(counter, 1<<20)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-		br.Discard(3)
-	}
+	input.SkipBOM(br)
 	delim := opts.Delimiter
 	if delim == 0 {
 		delim = detectDelimiter(br)
@@ -183,7 +198,7 @@ func Run(ctx context.Context, l *ledger.Service, r io.Reader, opts Options) (Rep
 		return rep, errors.New("the file is empty: it needs a header line")
 	}
 	if err != nil {
-		return rep, fmt.Errorf("header line: %w", err)
+		return rep, fmt.Errorf("the header line: %w", input.CSVError(err))
 	}
 	header = append([]string(nil), header...)
 	for i := range header {
@@ -311,8 +326,9 @@ func (im *run) mapColumns() error {
 		k := strings.ToLower(h)
 		hdrIndex[k] = append(hdrIndex[k], i)
 	}
-	used := map[int]string{}
-	targets := map[string]int{}
+	used := map[int]string{}    // column -> target
+	how := map[int]string{}     // column -> how it was matched
+	targets := map[string]int{} // target -> column
 	known := map[string]bool{}
 	for _, f := range Fields {
 		known[f] = true
@@ -364,24 +380,29 @@ func (im *run) mapColumns() error {
 		}
 		used[idx[0]] = target
 		targets[target] = idx[0]
+		how[idx[0]] = "map"
 	}
-	// Defaults for what was not mapped explicitly.
-	for _, f := range Fields {
-		if _, ok := targets[f]; ok {
-			continue
-		}
-		for i, h := range im.header {
-			if _, taken := used[i]; taken {
+	// Defaults for what was not mapped explicitly: a column named as the
+	// field itself (last_name, "Last Name") first, whatever the order of
+	// the columns, then the field's aliases (name for last_name), the
+	// leftmost column where several match.
+	for _, exact := range []bool{true, false} {
+		for _, f := range Fields {
+			if _, ok := targets[f]; ok {
 				continue
 			}
-			n := normHeader(h)
-			match := false
-			for _, a := range aliases[f] {
-				match = match || n == a
-			}
-			if match {
-				used[i], targets[f] = f, i
-				break
+			for i, h := range im.header {
+				if _, taken := used[i]; taken {
+					continue
+				}
+				if n := normHeader(h); n == normHeader(f) || !exact && slices.Contains(aliases[f], n) {
+					used[i], targets[f] = f, i
+					how[i] = "alias"
+					if exact {
+						how[i] = "name"
+					}
+					break
+				}
 			}
 		}
 	}
@@ -398,6 +419,7 @@ func (im *run) mapColumns() error {
 				}
 				if purposeOK(h, strings.TrimSpace(key)) {
 					used[i], targets[target] = target, i
+					how[i] = "name"
 				}
 				break
 			}
@@ -445,9 +467,11 @@ func (im *run) mapColumns() error {
 		im.rep.Columns[t] = im.header[i]
 	}
 	for i, h := range im.header {
-		if _, ok := used[i]; !ok {
+		t, ok := used[i]
+		if !ok {
 			im.rep.Ignored = append(im.rep.Ignored, h)
 		}
+		im.rep.Mapping = append(im.rep.Mapping, ColumnMapping{Column: h, Position: i + 1, Field: t, By: how[i]})
 	}
 	return nil
 }
@@ -497,7 +521,7 @@ func (im *run) parse(ctx context.Context, out chan<- rowBatch) {
 		switch {
 		case errors.As(err, &pe):
 			batch = append(batch, &row{line: int64(pe.StartLine), fields: append([]string(nil), rec...), code: "csv-syntax",
-				reason: fmt.Sprintf("CSV syntax error: %v", pe.Err)})
+				reason: "CSV syntax error: " + input.CSVReason(pe)})
 		case err != nil:
 			send(fmt.Errorf("read the file: %w", err))
 			return
@@ -545,6 +569,12 @@ func (im *run) reject(r *row, code, reason string) {
 }
 
 func (im *run) parseRow(r *row) {
+	for i, f := range r.fields {
+		if err := input.Text(f); err != nil {
+			im.reject(r, "invalid-text", fmt.Sprintf("%s: %v", im.header[i], err))
+			return
+		}
+	}
 	emails := emailaddr.SplitList(im.get(r, "email")) // keeps "Berg, Anna" <anna@…> whole
 	var phones []ledger.Phone
 	for _, p := range splitList(strings.ReplaceAll(im.get(r, "phone"), ",", ";")) {
@@ -600,12 +630,7 @@ func (im *run) parseRow(r *row) {
 	}
 }
 
-func parseDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Parse("2006-01-02", s)
-}
+func parseDate(s string) (time.Time, error) { return input.DateOrTime(s) }
 
 func code(err error) string {
 	if de, ok := ledger.AsError(err); ok {

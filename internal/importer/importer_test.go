@@ -432,3 +432,93 @@ func TestImportTabsAndBOM(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 }
+
+// A column named as the field wins over one of its aliases, wherever the
+// columns stand; the report names every column and what became of it.
+func TestImportExactHeaderBeatsAlias(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		for i, text := range []string{
+			"name,last_name,email,Notes\nAcme Corp,Berg,anna@example.com,x\n",
+			"email,Last Name,name,Notes\nanna@example.com,Berg,Acme Corp,x\n",
+		} {
+			l := newLedger(t, e)
+			rep, err := importer.Run(ctx, l, strings.NewReader(text), importer.Options{DryRun: i == 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hdr := strings.Split(strings.SplitN(text, "\n", 2)[0], ",")
+			want := map[string]importer.ColumnMapping{
+				"name":  {Column: "name", Field: ""},
+				"Notes": {Column: "Notes", Field: ""},
+				"email": {Column: "email", Field: "email", By: "name"},
+			}
+			for _, h := range hdr {
+				if h == "last_name" || h == "Last Name" {
+					want[h] = importer.ColumnMapping{Column: h, Field: "last_name", By: "name"}
+				}
+			}
+			if len(rep.Mapping) != len(hdr) {
+				t.Fatalf("file %d: mapping %+v", i, rep.Mapping)
+			}
+			for j, m := range rep.Mapping {
+				w := want[hdr[j]]
+				w.Position = j + 1
+				if m != w {
+					t.Errorf("file %d: column %d is %+v, want %+v", i, j+1, m, w)
+				}
+			}
+			if strings.Join(rep.Ignored, "|") != map[int]string{0: "name|Notes", 1: "name|Notes"}[i] {
+				t.Errorf("file %d: ignored %q", i, rep.Ignored)
+			}
+			if rep.Columns["last_name"] != hdr[map[int]int{0: 1, 1: 1}[i]] {
+				t.Errorf("file %d: columns %v", i, rep.Columns)
+			}
+			if i == 1 {
+				p, err := l.PersonByEmail(ctx, "anna@example.com")
+				if err != nil || p.LastName != "Berg" {
+					t.Fatalf("person %+v %v", p, err)
+				}
+			}
+		}
+		// Without a last_name column the alias still works.
+		l := newLedger(t, e)
+		rep, err := importer.Run(ctx, l, strings.NewReader("Name,email\nBerg,b@example.com\n"), importer.Options{})
+		if err != nil || rep.Columns["last_name"] != "Name" || rep.Mapping[0].By != "alias" {
+			t.Fatalf("alias: %+v %v", rep, err)
+		}
+	})
+}
+
+// Text a database cannot hold (invalid UTF-8, NUL) and broken quoting are
+// rejected with their line; the other rows are imported, on both engines.
+func TestImportRejectsBadTextAndQuotes(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		l := newLedger(t, e)
+		text := "first_name,last_name,email\n" +
+			"Ole,Hansen,ole@example.dk\n" + // line 2
+			"Bad,\xff\xfe,bad@example.dk\n" + // line 3: not UTF-8
+			"Nul,A\x00B,nul@example.dk\n" + // line 4: NUL
+			"Eva,Lang,eva@example.dk\n" + // line 5
+			"Open,\"Quote,open@example.dk\n" + // line 6: never closed
+			"Lost,Row,lost@example.dk\n"
+		var rejects bytes.Buffer
+		rep, err := importer.Run(ctx, l, strings.NewReader(text), importer.Options{Rejects: &rejects})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Created != 2 || rep.RejectReasons["invalid-text"] != 2 || rep.RejectReasons["csv-syntax"] != 1 {
+			t.Fatalf("report %+v\n%s", rep, rejects.String())
+		}
+		for _, want := range []string{"3,last_name: is not valid UTF-8", "4,last_name: holds a NUL", `6,"CSV syntax error: a quoted field is not closed`} {
+			if !strings.Contains(rejects.String(), want) {
+				t.Errorf("rejects lack %q:\n%s", want, rejects.String())
+			}
+		}
+		if c := countRows(t, l); c.persons != 2 {
+			t.Fatalf("persons %d", c.persons)
+		}
+		verify(t, l)
+	})
+}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
 )
@@ -158,7 +158,7 @@ func validateCustom(tx *store.Tx, values map[string]any) (map[string]any, fieldE
 			}
 		case "date":
 			s, _ := v.(string)
-			if _, err := time.Parse("2006-01-02", s); err != nil {
+			if _, err := input.Date(s); err != nil || s != strings.TrimSpace(s) {
 				fe.add(field, "must be a date like 2026-01-31")
 				continue
 			}

@@ -3,12 +3,14 @@ package ledger
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/consento/consento/internal/input"
 )
 
 // RefError is a malformed line in a list of references.
@@ -22,26 +24,31 @@ func (e *RefError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.
 var headerNames = map[string]bool{"email": true, "e-mail": true, "id": true, "person_id": true, "ref": true}
 
 // CSVRefs reads the first column of each CSV line; a header line naming
-// email, id, person_id or ref is skipped.
+// email, id, person_id or ref is skipped, and so is a leading byte order
+// mark. A syntax error ends the list with a *RefError naming the line.
 func CSVRefs(in io.Reader) func() (Ref, bool, error) {
-	cr := csv.NewReader(in)
-	cr.FieldsPerRecord = -1
+	cr := input.NewCSVReader(in)
 	cr.ReuseRecord = true
-	line := 0
+	first := true
 	return func() (Ref, bool, error) {
 		for {
 			rec, err := cr.Read()
 			if err == io.EOF {
 				return Ref{}, false, nil
 			}
-			line++
 			if err != nil {
-				return Ref{}, false, &RefError{Line: line, Msg: "malformed CSV"}
+				var le *input.LineError
+				if errors.As(input.CSVError(err), &le) {
+					return Ref{}, false, &RefError{Line: le.Line, Msg: "malformed CSV: " + le.Msg}
+				}
+				return Ref{}, false, err
 			}
+			header := first
+			first = false
 			if len(rec) == 0 || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") {
 				continue
 			}
-			if line == 1 && headerNames[strings.ToLower(strings.TrimSpace(rec[0]))] {
+			if header && headerNames[strings.ToLower(strings.TrimSpace(rec[0]))] {
 				continue
 			}
 			return ParseRef(rec[0]), true, nil

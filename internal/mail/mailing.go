@@ -3,6 +3,7 @@ package mail
 import (
 	"slices"
 	"strings"
+	tparse "text/template/parse"
 
 	"github.com/consento/consento/internal/store"
 )
@@ -34,15 +35,22 @@ var htmlEscape = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;
 
 func isURL(v string) bool { return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") }
 
-// safeURL: characters html/template leaves alone in an href.
+// safeURL: characters html/template leaves alone in an href (a % only
+// when it starts an escape such as %2F; a lone one becomes %25).
 func safeURL(v string) bool {
-	for _, c := range v {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~:/?=%#", c)) {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/?=#", c) >= 0:
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+		default:
 			return false
 		}
 	}
 	return true
 }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 func (s *stencil) fill(personal map[string]string) (subject, text, html string, ok bool) {
 	pairsText := make([]string, 0, 2*len(s.keys))
@@ -57,7 +65,7 @@ func (s *stencil) fill(personal map[string]string) (subject, text, html string, 
 		pairsHTML = append(pairsHTML, m, htmlEscape.Replace(v))
 	}
 	rt, rh := strings.NewReplacer(pairsText...), strings.NewReplacer(pairsHTML...)
-	return rt.Replace(s.subject), rt.Replace(s.text), rh.Replace(s.html), true
+	return oneLine(rt.Replace(s.subject)), rt.Replace(s.text), rh.Replace(s.html), true
 }
 
 func merged(shared map[string]any, personal map[string]string) map[string]any {
@@ -79,6 +87,9 @@ func buildStencil(t *template, shared map[string]any, shape map[string]string) *
 		s.keys = append(s.keys, k)
 	}
 	slices.Sort(s.keys)
+	if !printsOnly(t, s.keys) {
+		return nil
+	}
 	marks, probes := map[string]string{}, map[string]string{}
 	for i, k := range s.keys {
 		switch v := shape[k]; {
@@ -113,6 +124,97 @@ func buildStencil(t *template, shared map[string]any, shape map[string]string) *
 		return nil
 	}
 	return s
+}
+
+// printsOnly reports whether the template uses the personal keys only
+// as {{.Key}} (printed as they are) and {{if .Key}} (tested for being
+// empty, which the shape fixes). A value passed to a function ({{slice
+// .Name 0 1}}, {{eq .Name "Ole"}}, {{printf "%.3s" .Name}}), bound to a
+// variable or made the dot ({{with .Name}}) can change the mail in ways
+// markers cannot stand for: such a template is rendered in full for each
+// recipient.
+func printsOnly(t *template, keys []string) bool {
+	personal := map[string]bool{}
+	for _, k := range keys {
+		personal[k] = true
+	}
+	ok := true
+	var walk func(n tparse.Node, simple bool)
+	uses := func(args []tparse.Node) bool {
+		for _, a := range args {
+			switch a := a.(type) {
+			case *tparse.FieldNode:
+				if len(a.Ident) > 0 && personal[a.Ident[0]] {
+					return true
+				}
+			case *tparse.VariableNode:
+				if len(a.Ident) > 1 && personal[a.Ident[1]] {
+					return true
+				}
+			case *tparse.ChainNode:
+				for _, f := range a.Field {
+					if personal[f] {
+						return true
+					}
+				}
+			case *tparse.PipeNode:
+				walk(a, false)
+			}
+		}
+		return false
+	}
+	walk = func(n tparse.Node, simple bool) {
+		if !ok || n == nil {
+			return
+		}
+		switch n := n.(type) {
+		case *tparse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c, false)
+				}
+			}
+		case *tparse.ActionNode:
+			walk(n.Pipe, len(n.Pipe.Decl) == 0)
+		case *tparse.IfNode:
+			walk(n.Pipe, len(n.Pipe.Decl) == 0)
+			walk(n.List, false)
+			walk(n.ElseList, false)
+		case *tparse.RangeNode:
+			walk(n.Pipe, false)
+			walk(n.List, false)
+			walk(n.ElseList, false)
+		case *tparse.WithNode:
+			walk(n.Pipe, false)
+			walk(n.List, false)
+			walk(n.ElseList, false)
+		case *tparse.TemplateNode:
+			walk(n.Pipe, false)
+		case *tparse.PipeNode:
+			if n == nil {
+				return
+			}
+			for i, c := range n.Cmds {
+				// {{.Key}} alone is a print (or, in {{if}}, a test);
+				// anything else hands the value to code.
+				if simple && len(n.Cmds) == 1 && i == 0 && len(c.Args) == 1 {
+					if _, field := c.Args[0].(*tparse.FieldNode); field {
+						continue
+					}
+				}
+				if uses(c.Args) {
+					ok = false
+					return
+				}
+			}
+		}
+	}
+	for _, tt := range t.text.Templates() {
+		if tt.Tree != nil {
+			walk(tt.Tree.Root, false)
+		}
+	}
+	return ok
 }
 
 // shapeKey names which personal values are empty (templates may test them).

@@ -60,12 +60,29 @@ func parse(name, src string) (*template, error) {
 	return &template{text: tt, html: ht}, nil
 }
 
+// maxRendered bounds each part of a rendered mail: a template such as
+// {{printf "%999999d" 1}} repeated must not fill the memory.
+const maxRendered = 1 << 20
+
+var errTooLarge = fmt.Errorf("a part of the mail renders to more than %d KiB", maxRendered>>10)
+
+// limitedBuffer refuses writes past maxRendered bytes, which stops the
+// template at once.
+type limitedBuffer struct{ bytes.Buffer }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxRendered {
+		return 0, errTooLarge
+	}
+	return b.Buffer.Write(p)
+}
+
 func (t *template) execute(data any) (subject, text, html string, err error) {
-	var b bytes.Buffer
+	var b limitedBuffer
 	if err = t.text.ExecuteTemplate(&b, "subject", data); err != nil {
 		return
 	}
-	subject = strings.Join(strings.Fields(b.String()), " ")
+	subject = oneLine(b.String())
 	b.Reset()
 	if err = t.text.ExecuteTemplate(&b, "text", data); err != nil {
 		return
@@ -81,6 +98,10 @@ func (t *template) execute(data any) (subject, text, html string, err error) {
 	}
 	return
 }
+
+// oneLine is a subject as sent: whitespace, line breaks included, folded
+// to single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func known(name string) bool {
 	for _, t := range Templates {

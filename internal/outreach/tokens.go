@@ -36,8 +36,10 @@ func validTokenShape(raw string) bool {
 	if len(raw) != 43 {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(raw)
-	return err == nil
+	// Canonical base64 only: the decoder would skip \r and \n, and accept
+	// other values of the unused bits.
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	return err == nil && len(b) == 32 && base64.RawURLEncoding.EncodeToString(b) == raw
 }
 
 // IssueTokenTx creates a personal preference link token for a person.

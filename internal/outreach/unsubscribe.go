@@ -33,8 +33,10 @@ func (s *Service) parseUnsubscribe(tok string) (int64, int64, bool) {
 	if len(tok) > 64 {
 		return 0, 0, false
 	}
+	// One spelling per token: the decoder would skip \r and \n, and accept
+	// other values of the unused bits.
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) < 18 {
+	if err != nil || len(b) < 18 || base64.RawURLEncoding.EncodeToString(b) != tok {
 		return 0, 0, false
 	}
 	body, mac := b[:len(b)-16], b[len(b)-16:]

@@ -30,7 +30,9 @@ const SettingKey = "receipt_signing_key"
 // Alg is the JWS algorithm of every receipt.
 const Alg = "EdDSA"
 
-var b64 = base64.RawURLEncoding
+// b64 decodes strictly (unused bits must be zero); Verify also refuses
+// line breaks, so a verified token is the very one that was signed.
+var b64 = base64.RawURLEncoding.Strict()
 
 // Signer signs receipts with the installation's Ed25519 key.
 type Signer struct {
@@ -171,6 +173,10 @@ func Verify(jwks []byte, token string) ([]byte, error) {
 	sig, err3 := b64.DecodeString(parts[2])
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	// The decoder skips line breaks: only the one spelling of each part.
+	if b64.EncodeToString(hb) != parts[0] || b64.EncodeToString(payload) != parts[1] || b64.EncodeToString(sig) != parts[2] {
+		return nil, fmt.Errorf("%w: not canonical base64url", ErrMalformed)
 	}
 	var h header
 	if err := json.Unmarshal(hb, &h); err != nil {

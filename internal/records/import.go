@@ -2,15 +2,14 @@ package records
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 )
@@ -49,21 +48,22 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 	if kind != ImportActivities && kind != ImportBusinessRecords {
 		return nil, invalid("kind", "must be activities or business_records")
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
+	cr := input.NewCSVReader(r)
 	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fileInvalid("the CSV file is empty: it needs a header row")
+	}
 	if err != nil {
-		return nil, invalid("file", "the CSV file has no header row")
+		return nil, csvInvalid(err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	_, hasID := col["person_id"]
 	_, hasEmail := col["email"]
 	if !hasID && !hasEmail {
-		return nil, invalid("file", "the header needs a person_id or an email column")
+		return nil, fileInvalid("the header of the CSV file needs a person_id or an email column")
 	}
 	get := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
@@ -82,12 +82,12 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, invalid("file", fmt.Sprintf("line %d is not valid CSV", line))
+			return nil, csvInvalid(err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rows) >= MaxImportRows {
-			return nil, invalid("file", fmt.Sprintf("at most %d rows per file", MaxImportRows))
+			return nil, fileInvalid(fmt.Sprintf("the CSV file has more than %d rows: split it", MaxImportRows))
 		}
 		rows = append(rows, row{line, rec})
 	}
@@ -98,6 +98,10 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 		for _, rw := range rows {
 			if err := tx.Ctx().Err(); err != nil {
 				return err
+			}
+			if reason := badText(header, rw.rec); reason != "" {
+				rep.Rejected = append(rep.Rejected, RowReject{Line: rw.line, Reason: reason})
+				continue
 			}
 			pid, reason := resolvePerson(tx, get(rw.rec, "person_id"), get(rw.rec, "email"))
 			if reason == "" {
@@ -126,18 +130,45 @@ func (s *Service) Import(ctx context.Context, actor audit.Actor, kind string, r 
 	return rep, nil
 }
 
+// csvInvalid is the validation error of a CSV read error: the line and
+// what is wrong there (file: line 3: a quoted field is not closed …).
+func csvInvalid(err error) error {
+	var le *input.LineError
+	if errors.As(input.CSVError(err), &le) {
+		return fileInvalid("the CSV file, " + le.Error())
+	}
+	return fmt.Errorf("records: read the CSV file: %w", err)
+}
+
+// fileInvalid is a validation error of the file as a whole.
+func fileInvalid(msg string) error {
+	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: msg,
+		Fields: []ledger.FieldError{{Field: "file", Message: msg}}}
+}
+
+// badText says which field of a row cannot be stored as text, if any.
+func badText(header, rec []string) string {
+	for i, v := range rec {
+		if err := input.Text(v); err != nil {
+			name := fmt.Sprintf("column %d", i+1)
+			if i < len(header) && input.Text(header[i]) == nil {
+				name = strings.TrimSpace(header[i])
+			}
+			return name + ": " + err.Error()
+		}
+	}
+	return ""
+}
+
 // importRow stores one row; a non-empty answer is why it was rejected.
 func (s *Service) importRow(tx *store.Tx, actor audit.Actor, kind string, pid int64, rec []string, get func([]string, string) string) (string, error) {
 	var err error
 	if kind == ImportActivities {
 		in := ActivityInput{PersonID: pid, Kind: get(rec, "kind"), Subject: get(rec, "subject"), Body: get(rec, "body"), Author: get(rec, "author")}
 		if v := get(rec, "occurred_at"); v != "" {
-			t, perr := time.Parse(time.RFC3339, v)
+			t, perr := input.DateOrTime(v)
 			if perr != nil {
-				t, perr = time.Parse(time.DateOnly, v)
-			}
-			if perr != nil {
-				return fmt.Sprintf("occurred_at: %q is not a date (YYYY-MM-DD or RFC 3339)", v), nil
+				return "occurred_at: " + perr.Error(), nil
 			}
 			in.OccurredAt = &t
 		}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
@@ -421,7 +422,7 @@ func (in *BusinessRecordInput) validate() error {
 	case len(in.Description) > 2000:
 		return invalid("description", "must be at most 2,000 characters")
 	}
-	if _, err := time.Parse(time.DateOnly, in.IssuedOn); err != nil {
+	if _, err := input.Date(in.IssuedOn); err != nil {
 		return invalid("issued_on", "must be a date (YYYY-MM-DD)")
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/rights"
 	"github.com/consento/consento/internal/store"
@@ -155,7 +156,7 @@ func settingsTx(tx *store.Tx) (Settings, error) {
 // ParseDate checks a manual retention date (YYYY-MM-DD).
 func ParseDate(v string) (string, error) {
 	v = strings.TrimSpace(v)
-	t, err := time.Parse(DateLayout, v)
+	t, err := input.Date(v)
 	if err != nil || t.Year() < 2000 || t.Year() > 2999 {
 		return "", invalid("retain_until", "must be a date as YYYY-MM-DD")
 	}

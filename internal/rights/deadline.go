@@ -3,6 +3,8 @@ package rights
 import (
 	"fmt"
 	"time"
+
+	"github.com/consento/consento/internal/input"
 )
 
 // Date is a calendar day, independent of time zones.
@@ -14,7 +16,7 @@ type Date struct {
 
 // ParseDate reads an ISO date (YYYY-MM-DD).
 func ParseDate(s string) (Date, error) {
-	t, err := time.Parse(time.DateOnly, s)
+	t, err := input.Date(s)
 	if err != nil {
 		return Date{}, fmt.Errorf("rights: %q is not a date (YYYY-MM-DD)", s)
 	}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
@@ -128,6 +129,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if e := input.CheckRequest(r); e != nil {
+		l := visitorLang(r)
+		if e.Where == "path" {
+			h.message(w, http.StatusNotFound, l, translate(l, "error.title"), translate(l, "error.notfound"), false)
+		} else {
+			h.message(w, http.StatusUnprocessableEntity, l, translate(l, "error.title"), translate(l, "error.invalid"), false)
+		}
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/u/") {
 		// RFC 8058: the mailbox provider posts without cookies or origin;
 		// the token is the authorisation.

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/input"
 )
 
 // auditPageSize is how many events one page of the audit log shows.
@@ -78,14 +79,14 @@ func auditFilter(lang string, q url.Values) (f audit.Filter, d auditData, msg st
 		f.PersonID = id
 	}
 	if d.Since != "" {
-		t, err := time.Parse(time.DateOnly, d.Since)
+		t, err := input.Date(d.Since)
 		if err != nil {
 			return f, d, translate(lang, "audit.bad.date", d.Since)
 		}
 		f.Since = t
 	}
 	if d.Until != "" {
-		t, err := time.Parse(time.DateOnly, d.Until)
+		t, err := input.Date(d.Until)
 		if err != nil {
 			return f, d, translate(lang, "audit.bad.date", d.Until)
 		}

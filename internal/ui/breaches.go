@@ -11,6 +11,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/breach"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -103,7 +104,7 @@ func (f breachForm) Has(c string) bool {
 	return slices.Contains(f.DataCategories, c) || slices.Contains(f.SubjectCategories, c)
 }
 
-const localTime = "2006-01-02T15:04"
+const localTime = input.LocalMinute
 
 func formOf(b *breach.Breach) breachForm {
 	f := breachForm{Input: breach.Input{Title: b.Title, Description: b.Description, DetectedBy: b.DetectedBy, ApproxPersons: b.ApproxPersons,
@@ -143,14 +144,14 @@ func readBreachForm(r *http.Request) (breachForm, string) {
 	f.SubjectCategories = append(f.SubjectCategories, r.PostForm["subject_category"]...)
 	bad := ""
 	if f.Aware != "" {
-		if t, err := time.Parse(localTime, f.Aware); err == nil {
+		if t, err := input.Minute(f.Aware); err == nil {
 			f.AwareAt = &t
 		} else {
 			bad = "aware_at"
 		}
 	}
 	if f.Occurred != "" {
-		if t, err := time.Parse(localTime, f.Occurred); err == nil {
+		if t, err := input.Minute(f.Occurred); err == nil {
 			f.OccurredAt = &t
 		} else {
 			bad = "occurred_at"
@@ -396,7 +397,7 @@ func (s *Server) breachAuthority(w http.ResponseWriter, r *http.Request, p page)
 	in := breach.AuthorityInput{Decision: r.PostFormValue("decision"), Authority: r.PostFormValue("authority"), Reference: r.PostFormValue("reference"),
 		LateReason: r.PostFormValue("late_reason"), Reason: r.PostFormValue("reason")}
 	if v := strings.TrimSpace(r.PostFormValue("notified_at")); v != "" {
-		t, err := time.Parse(localTime, v)
+		t, err := input.Minute(v)
 		if err != nil {
 			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "notified_at"))
 			return
@@ -432,7 +433,7 @@ func (s *Server) addBreachEntry(w http.ResponseWriter, r *http.Request, p page) 
 	}
 	in := breach.EntryInput{Kind: r.PostFormValue("kind"), Body: r.PostFormValue("body")}
 	if v := strings.TrimSpace(r.PostFormValue("at")); v != "" {
-		t, err := time.Parse(localTime, v)
+		t, err := input.Minute(v)
 		if err != nil {
 			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "at"))
 			return

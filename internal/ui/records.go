@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/rights"
@@ -82,7 +82,7 @@ func (s *Server) addActivity(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	in := records.ActivityInput{PersonID: id, Kind: r.PostFormValue("kind"), Subject: r.PostFormValue("subject"), Body: r.PostFormValue("body")}
 	if v := r.PostFormValue("occurred_on"); v != "" {
-		t, err := time.Parse(time.DateOnly, v)
+		t, err := input.Date(v)
 		if err != nil {
 			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "occurred_on: YYYY-MM-DD"))
 			return

@@ -21,7 +21,7 @@ import (
 
 // attachVault gives the test ledger a vault for sensitive fields, as
 // the server has.
-func attachVault(t *testing.T, db *store.DB, l *ledger.Service) {
+func attachVault(t testing.TB, db *store.DB, l *ledger.Service) {
 	t.Helper()
 	key, _ := secrets.ParseMasterKey(secrets.NewMasterKey())
 	s, err := secrets.Open(context.Background(), db, key, nil)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/outreach"
@@ -192,6 +193,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
+	if e := input.CheckRequest(r); e != nil {
+		l := lang(r)
+		if e.Where == "path" {
+			s.fail(w, page{Lang: l}, http.StatusNotFound, translate(l, "error.notfound"))
+		} else {
+			s.fail(w, page{Lang: l}, http.StatusUnprocessableEntity, translate(l, "error.invalid", e.Error()))
+		}
+		return
+	}
 	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
 }
 

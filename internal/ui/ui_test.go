@@ -25,7 +25,7 @@ import (
 const password = "correct horse battery staple"
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	db     *store.DB
 	ledger *ledger.Service
@@ -35,7 +35,7 @@ type env struct {
 }
 
 // newEnv is a running UI on a fresh database with one person, Grete.
-func newEnv(t *testing.T, e storetest.Engine) *env {
+func newEnv(t testing.TB, e storetest.Engine) *env {
 	t.Helper()
 	env := newEmptyEnv(t, e)
 	p, err := env.ledger.CreatePerson(context.Background(), audit.System, ledger.PersonInput{FirstName: "Grete", LastName: "Østergaard", Emails: []string{"grete@example.dk"}})
@@ -47,7 +47,7 @@ func newEnv(t *testing.T, e storetest.Engine) *env {
 }
 
 // newEmptyEnv is a running UI on a fresh, seeded database without persons.
-func newEmptyEnv(t *testing.T, e storetest.Engine) *env {
+func newEmptyEnv(t testing.TB, e storetest.Engine) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, e)
