@@ -450,7 +450,7 @@ func TestWriteEndpointsRefuseBadTexts(t *testing.T) {
 					b := s.check(t, c.method, c.tmpl, res)
 					var p api.Problem
 					json.Unmarshal(b, &p)
-					named := slices.ContainsFunc(p.Errors, func(fe ledger.FieldError) bool { return fe.Field == field })
+					named := slices.ContainsFunc(p.Errors, func(fe ledger.FieldError) bool { return fe.Field == field || fe.Field == l.path })
 					if res.StatusCode != http.StatusUnprocessableEntity || !named {
 						t.Errorf("%s %s with %s in %s: %d %s, want 422 naming %s", c.method, c.tmpl, name, l.path, res.StatusCode, oaShort(string(b)), field)
 						continue

@@ -113,6 +113,9 @@ func describe(err error) error {
 	}
 	msg := de.Message
 	for _, f := range de.Fields {
+		if strings.Contains(de.Message, f.Message) {
+			continue // the message says it already (a whole-file error)
+		}
 		msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
 	}
 	return fmt.Errorf("%s", msg)

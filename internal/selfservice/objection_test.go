@@ -40,6 +40,7 @@ func TestGPCObjectsWhateverTheBasis(t *testing.T) {
 			if code, body, _ := e.do("POST", "/f/newsletter", form, "Sec-GPC", "1"); code != 200 || !strings.Contains(body, "Please check your mailbox") {
 				t.Fatalf("%s: a GPC browser cannot sign up: %d\n%s", email, code, body)
 			}
+			e.work()
 			p, err := e.ledger.PersonByEmail(ctx, email)
 			if err != nil {
 				t.Fatal(err)

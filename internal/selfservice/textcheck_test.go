@@ -20,7 +20,13 @@ func TestPublicFormsRefuseBadTexts(t *testing.T) {
 		for _, name := range []string{"Ole\x00", "Ole\r\nBcc: x@example.com", "Ole\x1b[2J", strings.Repeat("o", 201)} {
 			form := url.Values{"csrf": {csrf}, "email": {"ole@example.dk"}, "first_name": {name}, "purpose": {"e_marketing"}, "terms": {"1"}}
 			code, body, _ := e.do("POST", "/f/newsletter", form)
-			if code != 422 || !strings.Contains(body, "The name is too long or contains characters that are not allowed") {
+			// A NUL byte is refused before any page sees the form, with the
+			// general answer; the other texts by the form, naming the field.
+			want := "The name is too long or contains characters that are not allowed"
+			if strings.Contains(name, "\x00") {
+				want = "Please check your input."
+			}
+			if code != 422 || !strings.Contains(body, want) {
 				t.Errorf("web form with first name %q: %d", name, code)
 			}
 		}
@@ -41,7 +47,7 @@ func TestPublicFormsRefuseBadTexts(t *testing.T) {
 			form := url.Values{"csrf": {pcsrf}, "first_name": {"Grethe"}, "last_name": {"Østergaard"}}
 			form.Set(c.field, c.value)
 			code, body, _ := e.do("POST", "/p/"+tok+"/contact", form)
-			if code != 422 || !strings.Contains(body, "Please check your input.") || !strings.Contains(body, c.label) {
+			if code != 422 || !strings.Contains(body, "Please check your input.") || (!strings.Contains(c.value, "\x00") && !strings.Contains(body, c.label)) {
 				t.Errorf("rectification with %s %q: %d", c.field, c.value, code)
 			}
 		}
