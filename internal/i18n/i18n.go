@@ -12,6 +12,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -56,8 +57,8 @@ func cat() *catalogue {
 	return c
 }
 
-func parse(fsys embed.FS) (*catalogue, error) {
-	entries, err := fsys.ReadDir("locales")
+func parse(fsys fs.FS) (*catalogue, error) {
+	entries, err := fs.ReadDir(fsys, "locales")
 	if err != nil {
 		return nil, fmt.Errorf("i18n: %w", err)
 	}
@@ -73,7 +74,7 @@ func parse(fsys embed.FS) (*catalogue, error) {
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: not a language code: %w", name, err)
 		}
-		b, err := fsys.ReadFile("locales/" + name)
+		b, err := fs.ReadFile(fsys, "locales/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", name, err)
 		}

@@ -1,5 +1,7 @@
 package i18n
 
+import "slices"
+
 // Label is the reader's word for an enum value: the catalogue key
 // label.<kind>.<value> in lang, else in English, else value itself (the
 // label tests make sure every known value has a label in every language).
@@ -13,4 +15,15 @@ func Label(lang, kind, value string) string {
 		return s
 	}
 	return value
+}
+
+// Kinds lists each labelled kind of value (consent_state, legal_basis,
+// case_type, audit_action …) with its known values, for tests and for
+// pages that offer a choice of them.
+func Kinds() map[string][]string {
+	out := make(map[string][]string, len(kinds))
+	for k, v := range kinds {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
