@@ -73,10 +73,8 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 	limits := ratelimit.New(svc.DB())
 	h.perIP = newLimiter(limits, log, "public/ip", opts.PerIP, 5, 30)
 	h.perToken = newLimiter(limits, log, "public/link", opts.PerToken, 2, 20)
-	funcs := template.FuncMap{
-		"t":    func(lang, key string, args ...any) string { return i18n.T(lang, key, args...) },
-		"list": func(v ...string) []string { return v },
-	}
+	funcs := template.FuncMap(i18n.TemplateFuncs())
+	funcs["list"] = func(v ...string) []string { return v }
 	for _, name := range pageNames {
 		for _, lang := range i18n.Languages() {
 			t, err := parsePage(name, lang, funcs)

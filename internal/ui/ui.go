@@ -91,13 +91,11 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 		return nil, err
 	}
 	s := &Server{ledger: l, auth: a, log: log, secure: secure, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
-	funcs := template.FuncMap{
-		"t":      func(lang, key string, args ...any) string { return i18n.T(lang, key, args...) },
-		"time":   func(t time.Time) string { return t.Format("2006-01-02 15:04") },
-		"timep":  func(t *time.Time) string { return fmtTimePtr(t) },
-		"joinln": func(ss []string) string { return strings.Join(ss, ", ") },
-		"list":   func(v ...string) []string { return v },
-	}
+	funcs := template.FuncMap(i18n.TemplateFuncs())
+	funcs["time"] = func(t time.Time) string { return t.Format("2006-01-02 15:04") }
+	funcs["timep"] = func(t *time.Time) string { return fmtTimePtr(t) }
+	funcs["joinln"] = func(ss []string) string { return strings.Join(ss, ", ") }
+	funcs["list"] = func(v ...string) []string { return v }
 	for _, page := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 		if err != nil {
