@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
 )
@@ -165,27 +166,10 @@ func (s *Service) NotifyPersons(ctx context.Context, actor audit.Actor, id int64
 	return out, nil
 }
 
-var categoryLabels = map[string]map[string]string{
-	"en": {"identity": "identification data (name, date of birth)", "contact": "contact data (addresses, e-mail, phone)", "financial": "financial data (bank account, card)",
-		"credentials": "passwords and login data", "official_id": "official identification numbers", "location": "location data", "communication": "content of communications",
-		"health": "health data", "special": "special categories of personal data (Art. 9)", "criminal": "data on criminal convictions (Art. 10)"},
-	"de": {"identity": "Identifikationsdaten (Name, Geburtsdatum)", "contact": "Kontaktdaten (Anschrift, E-Mail, Telefon)", "financial": "Finanzdaten (Bankkonto, Karte)",
-		"credentials": "Passwörter und Zugangsdaten", "official_id": "amtliche Kennnummern", "location": "Standortdaten", "communication": "Inhalte von Kommunikation",
-		"health": "Gesundheitsdaten", "special": "besondere Kategorien personenbezogener Daten (Art. 9)", "criminal": "Daten über strafrechtliche Verurteilungen (Art. 10)"},
-	"da": {"identity": "identifikationsoplysninger (navn, fødselsdato)", "contact": "kontaktoplysninger (adresse, e-mail, telefon)", "financial": "økonomiske oplysninger (bankkonto, kort)",
-		"credentials": "adgangskoder og loginoplysninger", "official_id": "officielle identifikationsnumre", "location": "lokationsdata", "communication": "indhold af kommunikation",
-		"health": "helbredsoplysninger", "special": "særlige kategorier af personoplysninger (art. 9)", "criminal": "oplysninger om strafbare forhold (art. 10)"},
-}
-
-// CategoryLabel names a category of data in lang; free text stays as it is.
+// CategoryLabel names a category of data in lang (label.data_category.<c>);
+// free text stays as it is.
 func CategoryLabel(lang, c string) string {
-	if v, ok := categoryLabels[lang][c]; ok {
-		return v
-	}
-	if v, ok := categoryLabels["en"][c]; ok {
-		return v
-	}
-	return c
+	return i18n.Label(lang, "data_category", c)
 }
 
 // CategoryList names categories of data in lang, comma-separated.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/config"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
 	"github.com/consento/consento/internal/secrets"
@@ -109,6 +110,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 	c.SMTPURL, c.MailFrom, c.MailRate = cmd.String("smtp-url"), cmd.String("mail-from"), parseRate(cmd.String("mail-rate"))
 	c.MailRetentionDays = parseDays(cmd.String("mail-retention-days"))
 	c.RetentionInterval = parseInterval(cmd.String("retention-interval"))
+	c.TimeZone = cmd.String("timezone")
 	proxies, err := netx.ParseProxies(cmd.String("trusted-proxies"))
 	if err != nil {
 		return c, fmt.Errorf("invalid configuration:\n--trusted-proxies / CONSENTO_TRUSTED_PROXIES: %w", err)
@@ -118,6 +120,7 @@ func loadConfig(cmd *cli.Command) (config.Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	i18n.SetZone(c.Location)
 	return c, nil
 }
 

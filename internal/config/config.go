@@ -50,6 +50,11 @@ type Config struct {
 	// RetentionInterval: how often serve runs the retention sweep (when
 	// the retention settings switch it on); 0 never.
 	RetentionInterval time.Duration
+	// TimeZone names the installation's time zone (IANA name) in which
+	// pages, mail and documents show dates and times; Location is it,
+	// loaded by Validate.
+	TimeZone string
+	Location *time.Location
 }
 
 // Option describes one setting: its flag, environment variable and default.
@@ -75,6 +80,7 @@ var Options = []Option{
 	{Flag: "mail-retention-days", Env: "CONSENTO_MAIL_RETENTION_DAYS", Default: "180", Usage: "days the outbox keeps sent, captured and failed mails (0: forever)"},
 	{Flag: "master-key", Env: "CONSENTO_MASTER_KEY", Usage: "base64 of 32 random bytes (openssl rand -base64 32) that encrypts the keys of the sensitive fields; never stored in the database (empty with SQLite: generated once into <data dir>/master.key; required with PostgreSQL once sensitive values exist)", Secret: true},
 	{Flag: "retention-interval", Env: "CONSENTO_RETENTION_INTERVAL", Default: "24h", Usage: "how often the server runs the retention sweep when it is switched on in the retention settings (e.g. 24h, 6h; 0 never)"},
+	{Flag: "timezone", Env: "CONSENTO_TIMEZONE", Default: "Europe/Berlin", Usage: "time zone (IANA name such as Europe/Berlin or Europe/Copenhagen) in which pages, e-mails and documents show dates and times"},
 	{Flag: "trusted-proxies", Env: "CONSENTO_TRUSTED_PROXIES", Usage: "addresses or CIDR ranges of the load balancers in front of Consento, whose X-Forwarded-For header names the client (empty: the peer is the client)"},
 }
 
@@ -115,6 +121,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.validateRetention(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateTimeZone(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.BlocklistSecret != "" && len(c.BlocklistSecret) < 32 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
@@ -357,18 +358,10 @@ type ReportRecipient struct {
 	Purposes []string `json:"purposes"`
 }
 
-var kindLabels = map[string]map[string]string{
-	"en": {KindProcessor: "processor", KindController: "controller", KindThirdCountry: "recipient in a third country"},
-	"de": {KindProcessor: "Auftragsverarbeiter", KindController: "Verantwortlicher", KindThirdCountry: "Empfänger in einem Drittland"},
-	"da": {KindProcessor: "databehandler", KindController: "dataansvarlig", KindThirdCountry: "modtager i et tredjeland"},
-}
-
-// KindLabel names a kind of recipient in lang (English when unknown).
+// KindLabel names a kind of recipient in lang (English when unknown):
+// label.recipient_kind.<kind>.
 func KindLabel(lang, kind string) string {
-	if v, ok := kindLabels[lang][kind]; ok {
-		return v
-	}
-	return kindLabels["en"][kind]
+	return i18n.Label(lang, "recipient_kind", kind)
 }
 
 // recipientLines renders the report's recipients, one line each.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/outreach"
 )
@@ -26,9 +27,9 @@ func (h *Handler) loadForm(w http.ResponseWriter, r *http.Request) (*outreach.Fo
 		return nil, "", false
 	}
 	l := f.Language
-	if q := r.URL.Query().Get("lang"); messages[q] != nil {
+	if q := r.URL.Query().Get("lang"); i18n.Supported(q) {
 		l = q
-	} else if p := r.PostFormValue("lang"); r.Method == http.MethodPost && messages[p] != nil {
+	} else if p := r.PostFormValue("lang"); r.Method == http.MethodPost && i18n.Supported(p) {
 		l = p
 	}
 	return f, mail.Language(l), true
@@ -86,7 +87,7 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, l, err, "submit form")
 		return
 	}
-	h.message(w, http.StatusOK, l, translate(l, "form.sent.title"), translate(l, "form.sent"), false)
+	h.message(w, http.StatusOK, l, i18n.T(l, "form.sent.title"), i18n.T(l, "form.sent"), false)
 }
 
 // confirmPage shows a button: a GET (a mail scanner following the link)
@@ -98,7 +99,7 @@ func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 		h.limited(w, r, wait)
 		return
 	}
-	h.render(w, http.StatusOK, "confirm", view{Lang: l, Title: translate(l, "confirm.title"), CSRF: h.csrf("confirm", tok), Base: "/f/confirm/" + tok})
+	h.render(w, http.StatusOK, "confirm", view{Lang: l, Title: i18n.T(l, "confirm.title"), CSRF: h.csrf("confirm", tok), Base: "/f/confirm/" + tok})
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +115,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := h.svc.Confirm(r.Context(), tok, h.client(r))
 	if errors.Is(err, outreach.ErrUsed) {
-		h.message(w, http.StatusOK, l, translate(l, "confirm.title"), translate(l, "confirm.used"), false)
+		h.message(w, http.StatusOK, l, i18n.T(l, "confirm.title"), i18n.T(l, "confirm.used"), false)
 		return
 	}
 	if err != nil {

@@ -8,13 +8,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/outreach"
 )
 
 // linkPage asks for an e-mail address to mail a preference link to.
 func (h *Handler) linkPage(w http.ResponseWriter, r *http.Request) {
 	l := visitorLang(r)
-	h.render(w, http.StatusOK, "link", view{Lang: l, Title: translate(l, "link.title"), CSRF: h.csrf("link")})
+	h.render(w, http.StatusOK, "link", view{Lang: l, Title: i18n.T(l, "link.title"), CSRF: h.csrf("link")})
 }
 
 // requestLink answers the same, and as fast, whether the address is
@@ -29,14 +30,14 @@ func (h *Handler) requestLink(w http.ResponseWriter, r *http.Request) {
 	err := h.svc.QueueLinkRequest(r.Context(), r.PostFormValue("email"))
 	var ie *outreach.InputError
 	if errors.As(err, &ie) {
-		h.render(w, http.StatusUnprocessableEntity, "link", view{Lang: l, Title: translate(l, "link.title"), CSRF: h.csrf("link"), Error: translate(l, "form.error.email")})
+		h.render(w, http.StatusUnprocessableEntity, "link", view{Lang: l, Title: i18n.T(l, "link.title"), CSRF: h.csrf("link"), Error: i18n.T(l, "form.error.email")})
 		return
 	}
 	if err != nil {
 		h.fail(w, l, err, "request preference link")
 		return
 	}
-	h.message(w, http.StatusOK, l, translate(l, "link.title"), translate(l, "link.sent"), false)
+	h.message(w, http.StatusOK, l, i18n.T(l, "link.title"), i18n.T(l, "link.sent"), false)
 }
 
 // tokenPage is a request on a person's preference link.
@@ -102,9 +103,9 @@ func (h *Handler) renderPreferences(w http.ResponseWriter, r *http.Request, tp t
 	if len(prefs.Person.Emails) == 0 {
 		prefs.Person.Emails = []string{prefs.Person.FirstName + " " + prefs.Person.LastName}
 	}
-	v := view{Lang: tp.lang, Title: translate(tp.lang, "pref.title"), CSRF: h.csrf("p", tp.token), Base: tp.base, Data: prefs, Error: errMsg}
+	v := view{Lang: tp.lang, Title: i18n.T(tp.lang, "pref.title"), CSRF: h.csrf("p", tp.token), Base: tp.base, Data: prefs, Error: errMsg}
 	if k, ok := flashes[r.URL.Query().Get("m")]; ok {
-		v.Flash = translate(tp.lang, k)
+		v.Flash = i18n.T(tp.lang, k)
 	}
 	h.render(w, status, "preferences", v)
 }
@@ -112,7 +113,7 @@ func (h *Handler) renderPreferences(w http.ResponseWriter, r *http.Request, tp t
 func (h *Handler) setConsent(w http.ResponseWriter, r *http.Request, tp tokenPage) {
 	action := r.PostFormValue("action")
 	if action != "grant" && action != "withdraw" {
-		h.message(w, http.StatusUnprocessableEntity, tp.lang, translate(tp.lang, "error.title"), translate(tp.lang, "error.invalid"), false)
+		h.message(w, http.StatusUnprocessableEntity, tp.lang, i18n.T(tp.lang, "error.title"), i18n.T(tp.lang, "public.error.invalid"), false)
 		return
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
@@ -139,10 +140,10 @@ func (h *Handler) rectify(w http.ResponseWriter, r *http.Request, tp tokenPage) 
 	if errors.As(err, &ie) {
 		var labels []string // the fields to correct, in the visitor's words
 		for f := range ie.Fields {
-			labels = append(labels, translate(tp.lang, "pref."+f))
+			labels = append(labels, i18n.T(tp.lang, "pref."+f))
 		}
 		slices.Sort(labels)
-		h.showPreferences(w, r, tp, http.StatusUnprocessableEntity, translate(tp.lang, "error.invalid")+" "+strings.Join(labels, ", "))
+		h.showPreferences(w, r, tp, http.StatusUnprocessableEntity, i18n.T(tp.lang, "public.error.invalid")+" "+strings.Join(labels, ", "))
 		return
 	}
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
@@ -65,7 +66,7 @@ type Handler struct {
 
 // New builds the handler and checks its templates and wording.
 func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error) {
-	if err := checkCatalog(); err != nil {
+	if err := i18n.Check(); err != nil {
 		return nil, err
 	}
 	h := &Handler{svc: svc, log: log, pages: map[string]*template.Template{}, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
@@ -73,12 +74,10 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 	limits := ratelimit.New(svc.DB())
 	h.perIP = newLimiter(limits, log, "public/ip", opts.PerIP, 5, 30)
 	h.perToken = newLimiter(limits, log, "public/link", opts.PerToken, 2, 20)
-	funcs := template.FuncMap{
-		"t":    func(lang, key string, args ...any) string { return translate(lang, key, args...) },
-		"list": func(v ...string) []string { return v },
-	}
+	funcs := template.FuncMap(i18n.TemplateFuncs())
+	funcs["list"] = func(v ...string) []string { return v }
 	for _, name := range pageNames {
-		for lang := range messages {
+		for _, lang := range i18n.Languages() {
 			t, err := parsePage(name, lang, funcs)
 			if err != nil {
 				return nil, err
@@ -132,9 +131,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := input.CheckRequest(r); e != nil {
 		l := visitorLang(r)
 		if e.Where == "path" {
-			h.message(w, http.StatusNotFound, l, translate(l, "error.title"), translate(l, "error.notfound"), false)
+			h.message(w, http.StatusNotFound, l, i18n.T(l, "error.title"), i18n.T(l, "public.error.notfound"), false)
 		} else {
-			h.message(w, http.StatusUnprocessableEntity, l, translate(l, "error.title"), translate(l, "error.invalid"), false)
+			h.message(w, http.StatusUnprocessableEntity, l, i18n.T(l, "error.title"), i18n.T(l, "public.error.invalid"), false)
 		}
 		return
 	}
@@ -150,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) limited(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 	l := visitorLang(r)
-	h.message(w, http.StatusTooManyRequests, l, translate(l, "error.title"), translate(l, "error.limited"), false)
+	h.message(w, http.StatusTooManyRequests, l, i18n.T(l, "error.title"), i18n.T(l, "error.limited"), false)
 }
 
 // staticT is a translation with a fixed key in a template.
@@ -168,7 +167,7 @@ func parsePage(name, lang string, funcs template.FuncMap) (*template.Template, e
 			return nil, err
 		}
 		text := staticT.ReplaceAllStringFunc(string(src), func(m string) string {
-			return template.HTMLEscapeString(translate(lang, staticT.FindStringSubmatch(m)[1]))
+			return template.HTMLEscapeString(i18n.T(lang, staticT.FindStringSubmatch(m)[1]))
 		})
 		tt := t
 		if file != "layout.html" {
@@ -205,7 +204,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, v view)
 	}
 	if err := t.Execute(&buf, v); err != nil {
 		h.log.Error("render public page", "page", name, "err", err)
-		http.Error(w, translate(v.Lang, "error.internal"), http.StatusInternalServerError)
+		http.Error(w, i18n.T(v.Lang, "public.error.internal"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -225,23 +224,23 @@ func (h *Handler) message(w http.ResponseWriter, status int, lang, title, text s
 // fail answers an error: invalid links and unknown pages with their own
 // message, anything else logged (never with the token) as a generic 500.
 func (h *Handler) fail(w http.ResponseWriter, lang string, err error, what string) {
-	title := translate(lang, "error.title")
+	title := i18n.T(lang, "error.title")
 	switch {
 	case errors.Is(err, outreach.ErrInvalidToken):
-		h.message(w, http.StatusNotFound, lang, title, translate(lang, "error.link"), true)
+		h.message(w, http.StatusNotFound, lang, title, i18n.T(lang, "error.link"), true)
 	case errors.Is(err, outreach.ErrNotFound):
-		h.message(w, http.StatusNotFound, lang, title, translate(lang, "error.notfound"), false)
+		h.message(w, http.StatusNotFound, lang, title, i18n.T(lang, "public.error.notfound"), false)
 	default:
 		if de, ok := ledger.AsError(err); ok {
 			if de.Kind == ledger.KindNotFound || de.Kind == ledger.KindGone || de.Kind == ledger.KindLocked {
-				h.message(w, http.StatusNotFound, lang, title, translate(lang, "error.link"), true)
+				h.message(w, http.StatusNotFound, lang, title, i18n.T(lang, "error.link"), true)
 				return
 			}
-			h.message(w, http.StatusUnprocessableEntity, lang, title, translate(lang, "error.invalid"), false)
+			h.message(w, http.StatusUnprocessableEntity, lang, title, i18n.T(lang, "public.error.invalid"), false)
 			return
 		}
 		h.log.Error(what, "err", err)
-		h.message(w, http.StatusInternalServerError, lang, title, translate(lang, "error.internal"), false)
+		h.message(w, http.StatusInternalServerError, lang, title, i18n.T(lang, "public.error.internal"), false)
 	}
 }
 
@@ -256,22 +255,22 @@ func (h *Handler) csrfOK(r *http.Request, parts ...string) bool {
 }
 
 func (h *Handler) badCSRF(w http.ResponseWriter, lang string) {
-	h.message(w, http.StatusForbidden, lang, translate(lang, "error.title"), translate(lang, "error.csrf"), false)
+	h.message(w, http.StatusForbidden, lang, i18n.T(lang, "error.title"), i18n.T(lang, "public.error.csrf"), false)
 }
 
 // visitorLang is ?lang=, a posted lang, or Accept-Language, else English.
 func visitorLang(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); messages[l] != nil {
+	if l := r.URL.Query().Get("lang"); i18n.Supported(l) {
 		return l
 	}
 	if r.Method == http.MethodPost {
-		if l := r.PostFormValue("lang"); messages[l] != nil {
+		if l := r.PostFormValue("lang"); i18n.Supported(l) {
 			return l
 		}
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 		tag := strings.ToLower(strings.TrimSpace(strings.Split(part, ";")[0]))
-		if base, _, _ := strings.Cut(tag, "-"); messages[base] != nil {
+		if base, _, _ := strings.Cut(tag, "-"); i18n.Supported(base) {
 			return base
 		}
 	}

@@ -3,6 +3,8 @@ package selfservice
 import (
 	"net/http"
 	"strings"
+
+	"github.com/consento/consento/internal/i18n"
 )
 
 // unsubscribePage asks before unsubscribing: a GET never changes anything
@@ -23,7 +25,7 @@ func (h *Handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = pu.Texts["en"].Name
 	}
-	h.render(w, http.StatusOK, "unsubscribe", view{Lang: l, Title: translate(l, "unsub.title"), Base: "/u/" + tok, Data: name})
+	h.render(w, http.StatusOK, "unsubscribe", view{Lang: l, Title: i18n.T(l, "unsub.title"), Base: "/u/" + tok, Data: name})
 }
 
 // unsubscribe is the one-click POST (RFC 8058): it withdraws at once, is
@@ -50,5 +52,5 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("unsubscribed\n"))
 		return
 	}
-	h.message(w, http.StatusOK, p.Language, translate(p.Language, "unsub.title"), translate(p.Language, "unsub.done"), false)
+	h.message(w, http.StatusOK, p.Language, i18n.T(p.Language, "unsub.title"), i18n.T(p.Language, "unsub.done"), false)
 }

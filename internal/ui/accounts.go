@@ -11,6 +11,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -35,11 +36,11 @@ type usersData struct {
 func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, p page) {
 	switch r.URL.Query().Get("done") {
 	case "role":
-		p.Flash = translate(p.Lang, "users.flash.role")
+		p.Flash = i18n.T(p.Lang, "users.flash.role")
 	case "disabled":
-		p.Flash = translate(p.Lang, "users.flash.disabled")
+		p.Flash = i18n.T(p.Lang, "users.flash.disabled")
 	case "enabled":
-		p.Flash = translate(p.Lang, "users.flash.enabled")
+		p.Flash = i18n.T(p.Lang, "users.flash.enabled")
 	}
 	s.renderUsers(w, r, p, &usersData{}, http.StatusOK)
 }
@@ -54,7 +55,7 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, p page, d *
 	if d.Form.Role == "" {
 		d.Form.Role = auth.RoleStaff
 	}
-	p.Title, p.Data = translate(p.Lang, "users.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "users.title"), d
 	s.render(w, status, "users", p)
 }
 
@@ -84,7 +85,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	d.Created, d.Password, d.Form.Email, d.Form.Name, d.Form.Role = u, pw, "", "", ""
-	p.Flash = translate(p.Lang, "users.flash.created", u.Email)
+	p.Flash = i18n.T(p.Lang, "users.flash.created", u.Email)
 	s.renderUsers(w, r, p, d, http.StatusOK)
 }
 
@@ -93,7 +94,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) targetUser(w http.ResponseWriter, r *http.Request, p page) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return 0, false
 	}
 	return id, true
@@ -110,11 +111,11 @@ func (s *Server) accountError(w http.ResponseWriter, p page, err error, what str
 		for _, f := range de.Fields {
 			msg += "; " + f.Field + " " + f.Message
 		}
-		s.fail(w, p, status, translate(p.Lang, "error.invalid", msg))
+		s.fail(w, p, status, i18n.T(p.Lang, "error.invalid", msg))
 		return
 	}
 	s.log.Error(what, "err", err)
-	s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+	s.fail(w, p, http.StatusInternalServerError, i18n.T(p.Lang, "error.internal"))
 }
 
 func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request, p page) {
@@ -124,7 +125,7 @@ func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	role := r.PostFormValue("role")
 	if id == p.Session.User.ID && role != p.Session.User.Role {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "users.error.self_role"))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "users.error.self_role"))
 		return
 	}
 	if err := s.auth.SetRole(r.Context(), accountActor(p), id, role); err != nil {
@@ -141,7 +142,7 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, p page)
 	}
 	disabled := r.PostFormValue("disabled") == "1"
 	if id == p.Session.User.ID && disabled {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "users.error.self_disable"))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "users.error.self_disable"))
 		return
 	}
 	if err := s.auth.SetDisabled(r.Context(), accountActor(p), id, disabled); err != nil {
@@ -159,8 +160,8 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, p page)
 // the page the form was on.
 func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request, p page) {
 	lang := r.PostFormValue("language")
-	if !slices.Contains(ledger.Languages, lang) || messages[lang] == nil {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "language.invalid"))
+	if !slices.Contains(ledger.Languages, lang) || !i18n.Supported(lang) {
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "language.invalid"))
 		return
 	}
 	if err := s.auth.SetLanguage(r.Context(), accountActor(p), p.Session.User.ID, lang); err != nil {
@@ -193,7 +194,7 @@ type tokensData struct {
 
 func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request, p page) {
 	if r.URL.Query().Get("done") == "revoked" {
-		p.Flash = translate(p.Lang, "tokens.flash.revoked")
+		p.Flash = i18n.T(p.Lang, "tokens.flash.revoked")
 	}
 	s.renderTokens(w, r, p, &tokensData{}, http.StatusOK)
 }
@@ -207,14 +208,14 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, p page, d 
 	// Offer only the scopes the member's role grants: a token never lifts
 	// its creator above their role.
 	d.Tokens, d.Scopes, d.Now = ts, auth.ScopesFor(p.Session.User.Role), time.Now()
-	p.Title, p.Data = translate(p.Lang, "tokens.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "tokens.title"), d
 	s.render(w, status, "tokens", p)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p page) {
 	d := &tokensData{}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, p, http.StatusBadRequest, translate(p.Lang, "error.invalid", err.Error()))
+		s.fail(w, p, http.StatusBadRequest, i18n.T(p.Lang, "error.invalid", err.Error()))
 		return
 	}
 	d.Form.Name, d.Form.Days, d.Form.Scopes = strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("days")), map[string]bool{}
@@ -226,7 +227,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p page) {
 	if d.Form.Days != "" {
 		n, err := strconv.Atoi(d.Form.Days)
 		if err != nil || n < 1 || n > 3650 {
-			d.Message = translate(p.Lang, "tokens.error.days")
+			d.Message = i18n.T(p.Lang, "tokens.error.days")
 			s.renderTokens(w, r, p, d, http.StatusUnprocessableEntity)
 			return
 		}
@@ -247,14 +248,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	d.Created, d.Secret = t, secret
 	d.Form.Name, d.Form.Days, d.Form.Scopes = "", "", nil
-	p.Flash = translate(p.Lang, "tokens.flash.created", t.Name)
+	p.Flash = i18n.T(p.Lang, "tokens.flash.created", t.Name)
 	s.renderTokens(w, r, p, d, http.StatusOK)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err := s.auth.RevokeToken(r.Context(), accountActor(p), id); err != nil {

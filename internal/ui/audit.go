@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
 )
 
@@ -68,37 +69,37 @@ func auditFilter(lang string, q url.Values) (f audit.Filter, d auditData, msg st
 	f = audit.Filter{Action: d.Action, ObjectType: d.ObjectType, ObjectID: d.ObjectID, ActorID: d.ActorID, Limit: auditPageSize + 1}
 	for _, v := range []string{d.Action, d.ObjectType, d.ObjectID, d.ActorID} {
 		if len(v) > 200 {
-			return f, d, translate(lang, "audit.bad.long")
+			return f, d, i18n.T(lang, "audit.bad.long")
 		}
 	}
 	if d.PersonID != "" {
 		id, err := strconv.ParseInt(d.PersonID, 10, 64)
 		if err != nil || id <= 0 {
-			return f, d, translate(lang, "audit.bad.person")
+			return f, d, i18n.T(lang, "audit.bad.person")
 		}
 		f.PersonID = id
 	}
 	if d.Since != "" {
 		t, err := input.Date(d.Since)
 		if err != nil {
-			return f, d, translate(lang, "audit.bad.date", d.Since)
+			return f, d, i18n.T(lang, "audit.bad.date", d.Since)
 		}
 		f.Since = t
 	}
 	if d.Until != "" {
 		t, err := input.Date(d.Until)
 		if err != nil {
-			return f, d, translate(lang, "audit.bad.date", d.Until)
+			return f, d, i18n.T(lang, "audit.bad.date", d.Until)
 		}
 		f.Until = t.AddDate(0, 0, 1) // inclusive: up to the end of that day
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, d, translate(lang, "audit.bad.range")
+		return f, d, i18n.T(lang, "audit.bad.range")
 	}
 	if b := q.Get("before"); b != "" {
 		seq, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || seq <= 0 {
-			return f, d, translate(lang, "audit.bad.before")
+			return f, d, i18n.T(lang, "audit.bad.before")
 		}
 		f.Before = seq
 	}
@@ -156,6 +157,6 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, p page, rep
 	if rep != nil {
 		d.Report, d.CheckedAt = rep, time.Now().UTC()
 	}
-	p.Title, p.Data = translate(p.Lang, "audit.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "audit.title"), d
 	s.render(w, http.StatusOK, "audit", p)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/breach"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 )
@@ -26,7 +27,6 @@ func init() {
 	for _, role := range []string{auth.RoleAdmin, auth.RolePrivacyOfficer} {
 		permissions[role]["breaches.manage"] = true
 	}
-	addMessages(breachMessages)
 }
 
 // maxBreachUpload bounds the persons form: pasted and uploaded addresses.
@@ -65,16 +65,16 @@ func newBreachRow(lang string, b *breach.Breach, now time.Time) breachRow {
 	cd := b.Countdown(now)
 	switch b.AuthorityState {
 	case breach.StatePending:
-		r.Countdown = translate(lang, "breaches.left", cd.Hours, cd.Minutes)
+		r.Countdown = i18n.T(lang, "breaches.left", cd.Hours, cd.Minutes)
 		if cd.Left <= 24*time.Hour {
 			r.Light = "yellow"
 		}
 	case breach.StateOverdue:
-		r.Countdown, r.Light = translate(lang, "breaches.overdue_by", cd.Hours, cd.Minutes), "red"
+		r.Countdown, r.Light = i18n.T(lang, "breaches.overdue_by", cd.Hours, cd.Minutes), "red"
 	case breach.StateNotifiedLate:
-		r.Countdown, r.Light = translate(lang, "breaches.state.notified_late"), "yellow"
+		r.Countdown, r.Light = i18n.T(lang, "label.breach_state.notified_late"), "yellow"
 	default:
-		r.Countdown = translate(lang, "breaches.state."+b.AuthorityState)
+		r.Countdown = i18n.T(lang, "label.breach_state."+b.AuthorityState)
 	}
 	return r
 }
@@ -203,7 +203,7 @@ func (s *Server) renderBreaches(w http.ResponseWriter, r *http.Request, p page, 
 	if d.Form.Risk == "" {
 		d.Form.Risk = breach.RiskSome
 	}
-	p.Title, p.Data = translate(p.Lang, "breaches.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "breaches.title"), d
 	s.render(w, status, "breaches", p)
 }
 
@@ -219,10 +219,10 @@ func (s *Server) breachesPage(w http.ResponseWriter, r *http.Request, p page) {
 // the field whose value could not be read.
 func formError(p page, err error, bad string) (string, int, bool) {
 	if bad != "" {
-		return translate(p.Lang, "error.invalid", bad), http.StatusUnprocessableEntity, true
+		return i18n.T(p.Lang, "error.invalid", bad), http.StatusUnprocessableEntity, true
 	}
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
-		return translate(p.Lang, "error.invalid", de.Detail()), domainStatus(de), true
+		return i18n.T(p.Lang, "error.invalid", de.Detail()), domainStatus(de), true
 	}
 	return "", 0, false
 }
@@ -298,21 +298,21 @@ func (s *Server) renderBreach(w http.ResponseWriter, r *http.Request, p page, id
 	case "":
 	case "linked":
 		n := func(k string) int { v, _ := strconv.Atoi(q.Get(k)); return v }
-		p.Flash = translate(p.Lang, "breaches.flash.linked", n("added"), n("matched"), n("already"), n("unmatched"), n("invalid"))
+		p.Flash = i18n.T(p.Lang, "breaches.flash.linked", n("added"), n("matched"), n("already"), n("unmatched"), n("invalid"))
 	case "notified":
 		v, _ := strconv.Atoi(q.Get("mailed"))
-		p.Flash = translate(p.Lang, "breaches.flash.notified", v)
+		p.Flash = i18n.T(p.Lang, "breaches.flash.notified", v)
 	default:
-		p.Flash = translate(p.Lang, "breaches.flash."+done)
+		p.Flash = i18n.T(p.Lang, "breaches.flash."+done)
 	}
-	p.Title, p.Data = translate(p.Lang, "breaches.incident", b.ID, b.Title), d
+	p.Title, p.Data = i18n.T(p.Lang, "breaches.incident", b.ID, b.Title), d
 	s.render(w, status, "breach", p)
 }
 
 func (s *Server) breachPage(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	s.renderBreach(w, r, p, id, breachData{}, http.StatusOK)
@@ -321,7 +321,7 @@ func (s *Server) breachPage(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) updateBreach(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	f, bad := readBreachForm(r)
@@ -356,14 +356,14 @@ func (s *Server) updateBreach(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) linkBreachPersons(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	var in breach.LinkInput
 	for _, f := range breach.SplitAddresses(r.PostFormValue("person_ids")) {
 		pid, err := strconv.ParseInt(strings.TrimPrefix(f, "#"), 10, 64)
 		if err != nil || pid <= 0 {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "person_ids: "+f))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "person_ids: "+f))
 			return
 		}
 		in.PersonIDs = append(in.PersonIDs, pid)
@@ -373,7 +373,7 @@ func (s *Server) linkBreachPersons(w http.ResponseWriter, r *http.Request, p pag
 		b, err := io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			s.fail(w, p, http.StatusRequestEntityTooLarge, translate(p.Lang, "error.invalid", "file"))
+			s.fail(w, p, http.StatusRequestEntityTooLarge, i18n.T(p.Lang, "error.invalid", "file"))
 			return
 		}
 		in.Emails = append(in.Emails, breach.SplitAddresses(strings.TrimPrefix(string(b), "\ufeff"))...)
@@ -391,7 +391,7 @@ func (s *Server) linkBreachPersons(w http.ResponseWriter, r *http.Request, p pag
 func (s *Server) breachAuthority(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	in := breach.AuthorityInput{Decision: r.PostFormValue("decision"), Authority: r.PostFormValue("authority"), Reference: r.PostFormValue("reference"),
@@ -399,7 +399,7 @@ func (s *Server) breachAuthority(w http.ResponseWriter, r *http.Request, p page)
 	if v := strings.TrimSpace(r.PostFormValue("notified_at")); v != "" {
 		t, err := input.Minute(v)
 		if err != nil {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "notified_at"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "notified_at"))
 			return
 		}
 		in.NotifiedAt = &t
@@ -414,7 +414,7 @@ func (s *Server) breachAuthority(w http.ResponseWriter, r *http.Request, p page)
 func (s *Server) notifyBreachPersons(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	res, err := s.breaches().NotifyPersons(r.Context(), userActor(p), id)
@@ -428,14 +428,14 @@ func (s *Server) notifyBreachPersons(w http.ResponseWriter, r *http.Request, p p
 func (s *Server) addBreachEntry(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	in := breach.EntryInput{Kind: r.PostFormValue("kind"), Body: r.PostFormValue("body")}
 	if v := strings.TrimSpace(r.PostFormValue("at")); v != "" {
 		t, err := input.Minute(v)
 		if err != nil {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "at"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "at"))
 			return
 		}
 		in.At = &t
@@ -452,7 +452,7 @@ func (s *Server) unlinkBreachPerson(w http.ResponseWriter, r *http.Request, p pa
 	id, ok := pathInt(r, "id")
 	pid, ok2 := pathInt(r, "person")
 	if !ok || !ok2 {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err := s.breaches().UnlinkPerson(r.Context(), userActor(p), id, pid, r.PostFormValue("reason")); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -74,7 +75,7 @@ func (s *Server) saveFilter(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) deleteFilter(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
@@ -111,11 +112,11 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 	d, f := contactsFilter(q)
 	f.Cursor = q.Get("cursor")
 	if q.Get("saved") == "1" {
-		p.Flash = translate(p.Lang, "flash.filter_saved")
+		p.Flash = i18n.T(p.Lang, "flash.filter_saved")
 	}
 	ps, next, err := s.ledger.ListPersons(ctx, f)
 	if de, ok := ledger.AsError(err); ok {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", de.Detail()))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", de.Detail()))
 		return
 	}
 	var purposes []*ledger.Purpose
@@ -147,7 +148,7 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 		v.Set("cursor", next)
 		d.Next = template.URL("/contacts?" + v.Encode())
 	}
-	p.Title, p.Data = translate(p.Lang, "contacts.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "contacts.title"), d
 	s.render(w, http.StatusOK, "contacts", p)
 }
 
@@ -182,11 +183,11 @@ type contactData struct {
 func (s *Server) contact(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if r.URL.Query().Get("recorded") == "1" {
-		p.Flash = translate(p.Lang, "flash.recorded")
+		p.Flash = i18n.T(p.Lang, "flash.recorded")
 	}
 	s.renderCard(w, r, p, id, http.StatusOK, r.URL.Query().Get("legal") == "open")
 }
@@ -203,7 +204,7 @@ func preset(d *contactData, q url.Values) {
 func (s *Server) renderCard(w http.ResponseWriter, r *http.Request, p page, id int64, status int, open bool) {
 	d, err := s.loadCard(r.Context(), id, p.Lang)
 	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err != nil {
@@ -304,7 +305,7 @@ func (s *Server) loadLegal(ctx context.Context, id int64) (contactData, error) {
 func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	actor := audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}
@@ -312,9 +313,9 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 	// the ones only Consento records cannot be claimed by hand.
 	switch src := r.PostFormValue("source"); {
 	case src == "":
-		p.Error = translate(p.Lang, "card.source_required")
+		p.Error = i18n.T(p.Lang, "card.source_required")
 	case !ledger.IsManualSource(src):
-		p.Error = translate(p.Lang, "card.source_not_manual")
+		p.Error = i18n.T(p.Lang, "card.source_not_manual")
 	}
 	if p.Error != "" {
 		s.renderCard(w, r, p, id, http.StatusUnprocessableEntity, true)
@@ -326,7 +327,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		content, rerr := io.ReadAll(io.LimitReader(f, ledger.MaxEvidenceFile+1))
 		f.Close()
 		if rerr != nil {
-			s.fail(w, p, http.StatusBadRequest, translate(p.Lang, "error.invalid", rerr.Error()))
+			s.fail(w, p, http.StatusBadRequest, i18n.T(p.Lang, "error.invalid", rerr.Error()))
 			return
 		}
 		if len(content) > 0 {
@@ -340,7 +341,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 	})
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
 		// The dialog again, with the reason.
-		p.Error = translate(p.Lang, "error.invalid", de.Detail())
+		p.Error = i18n.T(p.Lang, "error.invalid", de.Detail())
 		s.renderCard(w, r, p, id, domainStatus(de), true)
 		return
 	}
@@ -349,7 +350,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if r.Header.Get("HX-Request") == "true" {
-		p.Flash = translate(p.Lang, "flash.recorded")
+		p.Flash = i18n.T(p.Lang, "flash.recorded")
 		s.renderCard(w, r, p, id, http.StatusOK, true)
 		return
 	}
@@ -363,7 +364,7 @@ var viewable = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif
 func (s *Server) evidence(w http.ResponseWriter, r *http.Request, p page) {
 	f, err := s.ledger.EvidenceFile(r.Context(), r.PathValue("sha256"))
 	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err != nil {
@@ -400,7 +401,7 @@ func (s *Server) renderNewContact(w http.ResponseWriter, r *http.Request, p page
 		s.failErr(w, p, err, "sources")
 		return
 	}
-	p.Title, p.Data = translate(p.Lang, "contacts.new"), newContactData{In: in, Sources: srcs}
+	p.Title, p.Data = i18n.T(p.Lang, "contacts.new"), newContactData{In: in, Sources: srcs}
 	s.render(w, status, "contact_new", p)
 }
 
@@ -416,7 +417,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	person, err := s.ledger.CreatePerson(r.Context(), audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}, in)
 	if de, ok := ledger.AsError(err); ok {
-		p.Error = translate(p.Lang, "error.invalid", de.Detail())
+		p.Error = i18n.T(p.Lang, "error.invalid", de.Detail())
 		s.renderNewContact(w, r, p, http.StatusUnprocessableEntity, in)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) selectedIDs(w http.ResponseWriter, r *http.Request, p page) ([]
 	for _, v := range r.PostForm["id"] {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil || id <= 0 {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "contacts.error.select", maxSelected))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "contacts.error.select", maxSelected))
 			return nil, false
 		}
 		if !seen[id] {
@@ -35,7 +36,7 @@ func (s *Server) selectedIDs(w http.ResponseWriter, r *http.Request, p page) ([]
 		}
 	}
 	if len(ids) == 0 || len(ids) > maxSelected {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "contacts.error.select", maxSelected))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "contacts.error.select", maxSelected))
 		return nil, false
 	}
 	return ids, true
@@ -103,7 +104,7 @@ func (s *Server) exportSelected(w http.ResponseWriter, r *http.Request, p page) 
 func contactsWorkbook(lang string, ps []*ledger.Person) (*bytes.Buffer, error) {
 	f := excelize.NewFile()
 	defer f.Close()
-	sheet := sheetName(translate(lang, "contacts.title"))
+	sheet := sheetName(i18n.T(lang, "contacts.title"))
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, err
 	}
@@ -111,8 +112,8 @@ func contactsWorkbook(lang string, ps []*ledger.Person) (*bytes.Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	header := []any{translate(lang, "contacts.name"), translate(lang, "contacts.email"), translate(lang, "contacts.organisation"),
-		translate(lang, "contacts.light"), translate(lang, "contacts.status"), translate(lang, "card.source")}
+	header := []any{i18n.T(lang, "contacts.name"), i18n.T(lang, "contacts.email"), i18n.T(lang, "contacts.organisation"),
+		i18n.T(lang, "contacts.light"), i18n.T(lang, "contacts.status"), i18n.T(lang, "card.source")}
 	sensKeys, sensLabels := sensitiveColumns(ps) // masked, as everywhere
 	header = append(header, sensLabels...)
 	if err := f.SetSheetRow(sheet, "A1", &header); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/retention"
 )
@@ -91,11 +92,11 @@ func buildChart(lang string, weeks []ledger.WeekActivity) chart {
 		cw.GY = chartBase - cw.GH
 		cw.WX, cw.WH = cw.GX+barW, height(w.Withdrawn)
 		cw.WY = chartBase - cw.WH
-		cw.Title = translate(lang, "dashboard.chart.week", cw.Label, w.Granted, w.Withdrawn)
+		cw.Title = i18n.T(lang, "dashboard.chart.week", cw.Label, w.Granted, w.Withdrawn)
 		c.Weeks = append(c.Weeks, cw)
 		granted, withdrawn = granted+w.Granted, withdrawn+w.Withdrawn
 	}
-	c.Label = translate(lang, "dashboard.chart.label", len(weeks), granted, withdrawn)
+	c.Label = i18n.T(lang, "dashboard.chart.label", len(weeks), granted, withdrawn)
 	return c
 }
 
@@ -124,6 +125,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p page) {
 		s.failErr(w, p, err, "dashboard")
 		return
 	}
-	p.Title, p.Data = translate(p.Lang, "dashboard.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "dashboard.title"), d
 	s.render(w, http.StatusOK, "dashboard", p)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -20,7 +21,7 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 func (s *Server) exportLegal(w http.ResponseWriter, r *http.Request, p page) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	ctx := r.Context()
@@ -34,7 +35,7 @@ func (s *Server) exportLegal(w http.ResponseWriter, r *http.Request, p page) {
 		sources, err = s.ledger.Sources(ctx)
 	}
 	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err != nil {
@@ -58,10 +59,10 @@ func (s *Server) exportLegal(w http.ResponseWriter, r *http.Request, p page) {
 // purpose, then the full consent history.
 func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.Source) (*bytes.Buffer, error) {
 	l := d.Person.Language
-	if messages[l] == nil {
+	if !i18n.Supported(l) {
 		l = "en"
 	}
-	t := func(key string) string { return translate(l, key) }
+	t := func(key string) string { return i18n.T(l, key) }
 	n := newNames(l, purposes, sources)
 	pname, sname, basis := n.Purpose, n.Source, n.Basis
 	version := func(v int) any {
@@ -136,7 +137,7 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 	for i, c := range d.Consents {
 		row := 5 + i
 		set(legal, 1, row, pname(c.Purpose))
-		set(legal, 2, row, t("state."+string(c.State)))
+		set(legal, 2, row, t("label.consent_state."+string(c.State)))
 		set(legal, 3, row, basis(c.LegalBasis))
 		set(legal, 4, row, sname(c.Source))
 		if c.UpdatedAt != nil {
@@ -160,7 +161,7 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 		row := 2 + i
 		set(history, 1, row, ev.OccurredAt)
 		set(history, 2, row, pname(ev.Purpose))
-		set(history, 3, row, t("state."+string(ev.Kind)))
+		set(history, 3, row, t("label.consent_state."+string(ev.Kind)))
 		set(history, 4, row, basis(ev.LegalBasis))
 		set(history, 5, row, sname(ev.Source))
 		set(history, 6, row, version(ev.TextVersion))
@@ -220,7 +221,7 @@ func newNames(lang string, purposes []*ledger.Purpose, sources []ledger.Source) 
 // seeded English name is shown translated; a renamed or added one as named.
 func sourceName(lang string, src ledger.Source) string {
 	if def := ledger.DefaultSourceName(src.Key); def != "" && src.Name == def {
-		if t := translate(lang, "source."+src.Key); t != "source."+src.Key {
+		if t := i18n.T(lang, "label.source."+src.Key); t != "label.source."+src.Key {
 			return t
 		}
 	}
@@ -248,5 +249,5 @@ func (n names) Basis(b ledger.LegalBasis) string {
 	if b == "" || !b.Valid() {
 		return string(b)
 	}
-	return translate(n.lang, "basis."+string(b)) + " (" + b.Article() + ")"
+	return i18n.T(n.lang, "label.legal_basis."+string(b)) + " (" + b.Article() + ")"
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/rights"
 )
@@ -88,7 +89,7 @@ func (s *Server) renderHolidays(w http.ResponseWriter, r *http.Request, p page, 
 			return
 		}
 	}
-	p.Title, p.Data = translate(p.Lang, "holidays.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "holidays.title"), d
 	s.render(w, status, "settings_holidays", p)
 }
 
@@ -101,9 +102,9 @@ func (s *Server) holidaysPage(w http.ResponseWriter, r *http.Request, p page) {
 	switch q.Get("saved") {
 	case "":
 	case "removed":
-		p.Flash = translate(p.Lang, "holidays.flash.removed")
+		p.Flash = i18n.T(p.Lang, "holidays.flash.removed")
 	default:
-		p.Flash = translate(p.Lang, "settings.flash.saved")
+		p.Flash = i18n.T(p.Lang, "settings.flash.saved")
 	}
 	s.renderHolidays(w, r, p, d, http.StatusOK)
 }

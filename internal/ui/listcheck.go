@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -130,7 +131,7 @@ func (s *Server) listCheckForm(ctx context.Context, p page, d *listCheckData) (p
 	if d.Saved, err = s.ledger.SavedFilters(ctx); err != nil {
 		return p, err
 	}
-	p.Title, p.Data = translate(p.Lang, "listcheck.title"), *d
+	p.Title, p.Data = i18n.T(p.Lang, "listcheck.title"), *d
 	return p, nil
 }
 
@@ -167,10 +168,10 @@ func (s *Server) limitUpload(next http.HandlerFunc) http.HandlerFunc {
 		p := page{Lang: se.User.Language, Session: se}
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.fail(w, p, http.StatusRequestEntityTooLarge, translate(p.Lang, "listcheck.error.too_large"))
+			s.fail(w, p, http.StatusRequestEntityTooLarge, i18n.T(p.Lang, "listcheck.error.too_large"))
 			return
 		}
-		s.fail(w, p, http.StatusBadRequest, translate(p.Lang, "listcheck.error.form"))
+		s.fail(w, p, http.StatusBadRequest, i18n.T(p.Lang, "listcheck.error.form"))
 	}
 }
 
@@ -230,7 +231,7 @@ func (s *Server) listCheckRun(w http.ResponseWriter, r *http.Request, p page) {
 			f, fh, err = r.FormFile("file")
 		}
 		if r.MultipartForm == nil || err != nil || fh.Size == 0 {
-			unprocessable(translate(p.Lang, "listcheck.error.empty"))
+			unprocessable(i18n.T(p.Lang, "listcheck.error.empty"))
 			return
 		}
 		defer f.Close()
@@ -243,7 +244,7 @@ func (s *Server) listCheckRun(w http.ResponseWriter, r *http.Request, p page) {
 			sf, err = s.ledger.SavedFilterByID(ctx, n)
 		}
 		if !ok || err != nil {
-			unprocessable(translate(p.Lang, "listcheck.error.filter"))
+			unprocessable(i18n.T(p.Lang, "listcheck.error.filter"))
 			return
 		}
 		next = s.filterRefs(ctx, sf.Filter)
@@ -262,7 +263,7 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d list
 	}
 	pu, err := s.ledger.Purpose(ctx, d.Purpose)
 	if _, ok := ledger.AsError(err); ok || err == nil && pu.Archived {
-		unprocessable(translate(p.Lang, "listcheck.error.purpose"))
+		unprocessable(i18n.T(p.Lang, "listcheck.error.purpose"))
 		return
 	}
 	if err != nil {
@@ -287,7 +288,7 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d list
 	})
 	var refErr *ledger.RefError
 	if errors.As(err, &refErr) {
-		unprocessable(translate(p.Lang, "listcheck.error.malformed", refErr.Line))
+		unprocessable(i18n.T(p.Lang, "listcheck.error.malformed", refErr.Line))
 		return
 	}
 	if err != nil {
@@ -295,7 +296,7 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request, p page, d list
 		return
 	}
 	if sum.Total == 0 && d.Filter == "" {
-		unprocessable(translate(p.Lang, "listcheck.error.empty"))
+		unprocessable(i18n.T(p.Lang, "listcheck.error.empty"))
 		return
 	}
 	pw.Flush()
@@ -328,7 +329,7 @@ func (s *Server) listCheckBlocked(w http.ResponseWriter, r *http.Request, p page
 func (s *Server) listCheckDownload(w http.ResponseWriter, r *http.Request, p page, which string) {
 	c := s.checks.get(r.PathValue("id"), p.Session.User.ID)
 	if c == nil {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "listcheck.error.gone"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "listcheck.error.gone"))
 		return
 	}
 	body := c.permitted

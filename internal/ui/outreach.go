@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/outreach"
@@ -34,7 +35,7 @@ func (s *Server) EnableOutreach(o *outreach.Service) { s.out = o }
 func (s *Server) needOutreach(h func(http.ResponseWriter, *http.Request, page)) func(http.ResponseWriter, *http.Request, page) {
 	return func(w http.ResponseWriter, r *http.Request, p page) {
 		if s.out == nil {
-			s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+			s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 			return
 		}
 		h(w, r, p)
@@ -52,11 +53,11 @@ func (s *Server) outreachError(w http.ResponseWriter, p page, err error, what st
 			parts = append(parts, f+": "+m)
 		}
 		slices.Sort(parts)
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", strings.Join(parts, "; ")))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", strings.Join(parts, "; ")))
 	case errors.As(err, &te):
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", te.Error()))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", te.Error()))
 	case errors.Is(err, outreach.ErrNotFound), errors.Is(err, mail.ErrNotFound):
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 	default:
 		s.failErr(w, p, err, what)
 	}
@@ -90,9 +91,9 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, p page) {
 		d.Next = d.Mails[99].ID
 	}
 	if r.URL.Query().Get("retried") != "" {
-		p.Flash = translate(p.Lang, "outbox.retried")
+		p.Flash = i18n.T(p.Lang, "outbox.retried")
 	}
-	p.Title, p.Data = translate(p.Lang, "outbox.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "outbox.title"), d
 	s.render(w, http.StatusOK, "outbox", p)
 }
 
@@ -138,19 +139,19 @@ func (s *Server) mailTemplates(w http.ResponseWriter, r *http.Request, p page) {
 		rows = append(rows, row)
 	}
 	if r.URL.Query().Get("saved") != "" {
-		p.Flash = translate(p.Lang, "outreach.saved")
+		p.Flash = i18n.T(p.Lang, "outreach.saved")
 	}
-	p.Title, p.Data = translate(p.Lang, "templates.title"), rows
+	p.Title, p.Data = i18n.T(p.Lang, "templates.title"), rows
 	s.render(w, http.StatusOK, "mail_templates", p)
 }
 
 func (s *Server) mailTemplate(w http.ResponseWriter, r *http.Request, p page) {
 	src, err := mail.Source(r.Context(), s.out.DB(), r.PathValue("name"), r.PathValue("lang"))
 	if err != nil || src.Language != r.PathValue("lang") {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
-	p.Title, p.Data = translate(p.Lang, "templates.title")+": "+src.Template+" ("+src.Language+")", src
+	p.Title, p.Data = i18n.T(p.Lang, "templates.title")+": "+src.Template+" ("+src.Language+")", src
 	s.render(w, http.StatusOK, "mail_template", p)
 }
 
@@ -163,7 +164,7 @@ func (s *Server) saveMailTemplate(w http.ResponseWriter, r *http.Request, p page
 	if err := s.out.SaveTemplate(r.Context(), settingsActor(p), name, lang, src); err != nil {
 		if errors.As(err, new(*mail.TemplateError)) {
 			cur := &mail.TemplateSource{Template: name, Language: lang, Source: src}
-			p.Title, p.Data, p.Error = translate(p.Lang, "templates.title")+": "+name+" ("+lang+")", cur, err.Error()
+			p.Title, p.Data, p.Error = i18n.T(p.Lang, "templates.title")+": "+name+" ("+lang+")", cur, err.Error()
 			s.render(w, http.StatusUnprocessableEntity, "mail_template", p)
 			return
 		}
@@ -227,9 +228,9 @@ func (s *Server) forms(w http.ResponseWriter, r *http.Request, p page) {
 		d.On["gpc:"+k] = true
 	}
 	if r.URL.Query().Get("saved") != "" {
-		p.Flash = translate(p.Lang, "outreach.saved")
+		p.Flash = i18n.T(p.Lang, "outreach.saved")
 	}
-	p.Title, p.Data = translate(p.Lang, "forms.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "forms.title"), d
 	s.render(w, http.StatusOK, "forms", p)
 }
 
@@ -294,9 +295,9 @@ func (s *Server) consentRequests(w http.ResponseWriter, r *http.Request, p page)
 		return
 	}
 	if n := r.URL.Query().Get("queued"); n != "" {
-		p.Flash = translate(p.Lang, "consentreq.queued", n)
+		p.Flash = i18n.T(p.Lang, "consentreq.queued", n)
 	}
-	p.Title, p.Data = translate(p.Lang, "consentreq.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "consentreq.title"), d
 	s.render(w, http.StatusOK, "consent_requests", p)
 }
 
@@ -321,14 +322,14 @@ func (s *Server) createConsentRequest(w http.ResponseWriter, r *http.Request, p 
 			}
 		}
 		if err := sc.Err(); err != nil {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "CSV: "+err.Error()))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "CSV: "+err.Error()))
 			return
 		}
 	}
 	// Or the contacts of a saved filter: their primary addresses.
 	if id := r.PostFormValue("filter"); id != "" {
 		if emails != nil {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "consentreq.filter_or_list"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "consentreq.filter_or_list"))
 			return
 		}
 		n, err := strconv.ParseInt(id, 10, 64)
@@ -337,7 +338,7 @@ func (s *Server) createConsentRequest(w http.ResponseWriter, r *http.Request, p 
 			sf, err = s.ledger.SavedFilterByID(r.Context(), n)
 		}
 		if err != nil {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "listcheck.error.filter"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "listcheck.error.filter"))
 			return
 		}
 		emails = []string{}
@@ -381,9 +382,9 @@ func (s *Server) selfServiceRequests(w http.ResponseWriter, r *http.Request, p p
 		return
 	}
 	if r.URL.Query().Get("closed") != "" {
-		p.Flash = translate(p.Lang, "outreach.saved")
+		p.Flash = i18n.T(p.Lang, "outreach.saved")
 	}
-	p.Title, p.Data = translate(p.Lang, "ssreq.title"), reqs
+	p.Title, p.Data = i18n.T(p.Lang, "ssreq.title"), reqs
 	s.render(w, http.StatusOK, "ss_requests", p)
 }
 

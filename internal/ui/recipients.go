@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/rights"
 )
@@ -55,7 +56,7 @@ func (s *Server) renderRecipients(w http.ResponseWriter, r *http.Request, p page
 	if d.Form.Language == "" {
 		d.Form.Language = p.Lang
 	}
-	p.Title, p.Data = translate(p.Lang, "recipients.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "recipients.title"), d
 	s.render(w, status, "settings_recipients", p)
 }
 
@@ -67,7 +68,7 @@ func (s *Server) recipientsPage(w http.ResponseWriter, r *http.Request, p page) 
 func (s *Server) recipientPage(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	rc, err := s.rights().Recipient(r.Context(), id)
@@ -101,7 +102,7 @@ func (s *Server) recipientRefused(w http.ResponseWriter, r *http.Request, p page
 		return
 	}
 	if de.Kind == ledger.KindNotFound {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	d.Message, d.Errors = de.Message, de.Fields
@@ -111,7 +112,7 @@ func (s *Server) recipientRefused(w http.ResponseWriter, r *http.Request, p page
 func (s *Server) createRecipient(w http.ResponseWriter, r *http.Request, p page) {
 	in, ok := recipientForm(r)
 	if !ok {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "purpose"))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "purpose"))
 		return
 	}
 	if _, err := s.rights().CreateRecipient(r.Context(), userActor(p), in); err != nil {
@@ -124,12 +125,12 @@ func (s *Server) createRecipient(w http.ResponseWriter, r *http.Request, p page)
 func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	in, ok := recipientForm(r)
 	if !ok {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "purpose"))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "purpose"))
 		return
 	}
 	if _, err := s.rights().UpdateRecipient(r.Context(), userActor(p), id, in); err != nil {
@@ -142,7 +143,7 @@ func (s *Server) updateRecipient(w http.ResponseWriter, r *http.Request, p page)
 func (s *Server) setRecipientActive(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if _, err := s.rights().SetRecipientActive(r.Context(), userActor(p), id, r.PostFormValue("active") == "1"); err != nil {
@@ -182,7 +183,7 @@ func (s *Server) recipientNotices(r *http.Request, req *rights.Request, person *
 func (s *Server) notifyRecipients(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if _, err := s.rights().NotifyRecipients(r.Context(), userActor(p), id); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/records"
@@ -40,7 +41,7 @@ type recordsData struct {
 func (s *Server) recordsPage(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	ctx := r.Context()
@@ -68,23 +69,23 @@ func (s *Server) recordsPage(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if r.URL.Query().Get("done") == "1" {
-		p.Flash = translate(p.Lang, "flash.recorded")
+		p.Flash = i18n.T(p.Lang, "flash.recorded")
 	}
-	p.Title, p.Data = translate(p.Lang, "records.title")+": "+strings.TrimSpace(d.Person.FirstName+" "+d.Person.LastName), d
+	p.Title, p.Data = i18n.T(p.Lang, "records.title")+": "+strings.TrimSpace(d.Person.FirstName+" "+d.Person.LastName), d
 	s.render(w, http.StatusOK, "records", p)
 }
 
 func (s *Server) addActivity(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	in := records.ActivityInput{PersonID: id, Kind: r.PostFormValue("kind"), Subject: r.PostFormValue("subject"), Body: r.PostFormValue("body")}
 	if v := r.PostFormValue("occurred_on"); v != "" {
 		t, err := input.Date(v)
 		if err != nil {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "occurred_on: YYYY-MM-DD"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "occurred_on: YYYY-MM-DD"))
 			return
 		}
 		in.OccurredAt = &t
@@ -99,18 +100,18 @@ func (s *Server) addActivity(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) addDocument(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	f, h, err := r.FormFile("file")
 	if err != nil {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "file"))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "file"))
 		return
 	}
 	content, err := io.ReadAll(io.LimitReader(f, records.MaxDocument+1))
 	f.Close()
 	if err != nil {
-		s.fail(w, p, http.StatusBadRequest, translate(p.Lang, "error.invalid", "file"))
+		s.fail(w, p, http.StatusBadRequest, i18n.T(p.Lang, "error.invalid", "file"))
 		return
 	}
 	_, err = records.New(s.ledger.DB()).AddDocument(r.Context(), userActor(p), records.DocumentInput{PersonID: id, Filename: h.Filename, MediaType: h.Header.Get("Content-Type"), Content: content})
@@ -124,7 +125,7 @@ func (s *Server) addDocument(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) documentDownload(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	d, err := records.New(s.ledger.DB()).Document(r.Context(), id)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/mail"
 )
 
@@ -14,7 +15,7 @@ func (s *Server) outboxAttachment(w http.ResponseWriter, r *http.Request, p page
 	id, ok := pathInt(r, "id")
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if !ok || err != nil {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	a, err := mail.AttachmentContent(r.Context(), s.out.DB(), id, n)
@@ -35,7 +36,7 @@ func (s *Server) outboxAttachment(w http.ResponseWriter, r *http.Request, p page
 func (s *Server) requestReportEmail(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if _, err := s.rights().EmailReport(r.Context(), userActor(p), id); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/rights"
 )
@@ -69,9 +70,9 @@ func (s *Server) requestsPage(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	switch r.URL.Query().Get("done") {
 	case "created":
-		p.Flash = translate(p.Lang, "requests.flash.created")
+		p.Flash = i18n.T(p.Lang, "requests.flash.created")
 	}
-	p.Title, p.Data = translate(p.Lang, "requests.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "requests.title"), d
 	s.render(w, http.StatusOK, "requests", p)
 }
 
@@ -81,7 +82,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p page) {
 	if v := strings.TrimSpace(r.PostFormValue("person_id")); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "person_id"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "person_id"))
 			return
 		}
 		in.PersonID = &id
@@ -112,7 +113,7 @@ func pathInt(r *http.Request, name string) (int64, bool) {
 func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	ctx := r.Context()
@@ -148,9 +149,9 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if done := r.URL.Query().Get("done"); done != "" {
-		p.Flash = translate(p.Lang, "requests.flash."+done)
+		p.Flash = i18n.T(p.Lang, "requests.flash."+done)
 	}
-	p.Title, p.Data = translate(p.Lang, "requests.case", req.ID), d
+	p.Title, p.Data = i18n.T(p.Lang, "requests.case", req.ID), d
 	s.render(w, http.StatusOK, "request", p)
 }
 
@@ -158,7 +159,7 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, p page) {
 func (s *Server) requestStep(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	ctx, actor, svc := r.Context(), userActor(p), s.rights()
@@ -188,7 +189,7 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request, p page) {
 		_, err = svc.AddNote(ctx, actor, id, form("body"))
 	case "erase", "restrict", "object", "lift":
 		if !Can(p.Session.User.Role, "requests.erase") {
-			s.fail(w, p, http.StatusForbidden, translate(p.Lang, "error.forbidden"))
+			s.fail(w, p, http.StatusForbidden, i18n.T(p.Lang, "error.forbidden"))
 			return
 		}
 		switch step {
@@ -203,14 +204,14 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request, p page) {
 			var req *rights.Request
 			if req, err = svc.Request(ctx, id); err == nil {
 				if req.PersonID == nil {
-					s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+					s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 					return
 				}
 				err = svc.LiftRestriction(ctx, actor, *req.PersonID, form("reason"))
 			}
 		}
 	default:
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err != nil {
@@ -224,7 +225,7 @@ func (s *Server) requestReport(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	format := r.PathValue("format")
 	if !ok || !strings.Contains(" pdf html json xlsx ", " "+format+" ") {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	rep, err := s.rights().Report(r.Context(), userActor(p), id, format)
@@ -246,7 +247,7 @@ func (s *Server) requestPortability(w http.ResponseWriter, r *http.Request, p pa
 	id, ok := pathInt(r, "id")
 	format := r.PathValue("format")
 	if !ok || (format != "json" && format != "csv") {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	x, err := s.rights().Portability(r.Context(), userActor(p), id, format)
@@ -279,7 +280,7 @@ type erasureData struct {
 func (s *Server) erasurePreview(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	level, err := strconv.Atoi(r.URL.Query().Get("level"))
@@ -297,6 +298,6 @@ func (s *Server) erasurePreview(w http.ResponseWriter, r *http.Request, p page) 
 		s.failErr(w, p, err, "erasure preview")
 		return
 	}
-	p.Title, p.Data = translate(p.Lang, "erasure.title", id), erasureData{Request: req, Plan: plan, Levels: []int{1, 2, 3}}
+	p.Title, p.Data = i18n.T(p.Lang, "erasure.title", id), erasureData{Request: req, Plan: plan, Levels: []int{1, 2, 3}}
 	s.render(w, http.StatusOK, "erasure", p)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -20,77 +21,6 @@ func init() {
 	for _, role := range []string{auth.RoleAdmin, auth.RolePrivacyOfficer} {
 		permissions[role]["sensitive.unmask"] = true
 	}
-	addMessages(map[string]map[string]string{
-		"en": {
-			"sensitive.title":           "Sensitive data",
-			"sensitive.hint":            "Shown masked. The full value is encrypted; showing it needs a reason and is recorded in the audit log.",
-			"sensitive.field":           "Field",
-			"sensitive.reason":          "Reason for showing the full value",
-			"sensitive.reason.hint":     "Required; recorded in the audit log with your name and the field.",
-			"sensitive.unmask":          "Show full value",
-			"sensitive.value":           "Full value",
-			"sensitive.value.title":     "%s of %s",
-			"sensitive.back":            "Back to the contact",
-			"sensitive.logged":          "This access was recorded in the audit log with your reason.",
-			"sensitive.search":          "Exact search in sensitive fields",
-			"sensitive.search.title":    "Search sensitive fields",
-			"sensitive.search.hint":     "Finds only the exact value (spaces, hyphens and case do not matter), through a keyed index: the values themselves stay encrypted.",
-			"sensitive.search.value":    "Value",
-			"sensitive.search.submit":   "Search",
-			"sensitive.search.none":     "No contact has exactly this value.",
-			"sensitive.search.found":    "Contacts with this value",
-			"sensitive.search.nofields": "No sensitive field is searchable.",
-			"settings.searchable":       "Searchable (exact match)",
-			"settings.mark":             "Mark sensitive",
-			"settings.mark.hint":        "Encrypts the stored values of this field and masks them everywhere; this cannot be undone here.",
-		},
-		"de": {
-			"sensitive.title":           "Sensible Daten",
-			"sensitive.hint":            "Maskiert angezeigt. Der vollständige Wert ist verschlüsselt; ihn anzuzeigen erfordert einen Grund und wird im Audit-Protokoll festgehalten.",
-			"sensitive.field":           "Feld",
-			"sensitive.reason":          "Grund für die Anzeige des vollständigen Werts",
-			"sensitive.reason.hint":     "Pflichtangabe; wird mit Ihrem Namen und dem Feld im Audit-Protokoll festgehalten.",
-			"sensitive.unmask":          "Vollständigen Wert anzeigen",
-			"sensitive.value":           "Vollständiger Wert",
-			"sensitive.value.title":     "%s von %s",
-			"sensitive.back":            "Zurück zum Kontakt",
-			"sensitive.logged":          "Dieser Zugriff wurde mit Ihrem Grund im Audit-Protokoll festgehalten.",
-			"sensitive.search":          "Exakte Suche in sensiblen Feldern",
-			"sensitive.search.title":    "Sensible Felder durchsuchen",
-			"sensitive.search.hint":     "Findet nur den exakten Wert (Leerzeichen, Bindestriche und Groß-/Kleinschreibung zählen nicht) über einen geschlüsselten Index: die Werte selbst bleiben verschlüsselt.",
-			"sensitive.search.value":    "Wert",
-			"sensitive.search.submit":   "Suchen",
-			"sensitive.search.none":     "Kein Kontakt hat genau diesen Wert.",
-			"sensitive.search.found":    "Kontakte mit diesem Wert",
-			"sensitive.search.nofields": "Kein sensibles Feld ist durchsuchbar.",
-			"settings.searchable":       "Durchsuchbar (exakte Übereinstimmung)",
-			"settings.mark":             "Als sensibel markieren",
-			"settings.mark.hint":        "Verschlüsselt die gespeicherten Werte dieses Felds und maskiert sie überall; das lässt sich hier nicht rückgängig machen.",
-		},
-		"da": {
-			"sensitive.title":           "Følsomme oplysninger",
-			"sensitive.hint":            "Vises maskeret. Den fulde værdi er krypteret; at vise den kræver en begrundelse og registreres i auditloggen.",
-			"sensitive.field":           "Felt",
-			"sensitive.reason":          "Begrundelse for at vise den fulde værdi",
-			"sensitive.reason.hint":     "Påkrævet; registreres i auditloggen med dit navn og feltet.",
-			"sensitive.unmask":          "Vis fuld værdi",
-			"sensitive.value":           "Fuld værdi",
-			"sensitive.value.title":     "%s for %s",
-			"sensitive.back":            "Tilbage til kontakten",
-			"sensitive.logged":          "Denne adgang blev registreret i auditloggen med din begrundelse.",
-			"sensitive.search":          "Præcis søgning i følsomme felter",
-			"sensitive.search.title":    "Søg i følsomme felter",
-			"sensitive.search.hint":     "Finder kun den præcise værdi (mellemrum, bindestreger og store/små bogstaver er ligegyldige) via et nøglebaseret indeks: selve værdierne forbliver krypterede.",
-			"sensitive.search.value":    "Værdi",
-			"sensitive.search.submit":   "Søg",
-			"sensitive.search.none":     "Ingen kontakt har præcis denne værdi.",
-			"sensitive.search.found":    "Kontakter med denne værdi",
-			"sensitive.search.nofields": "Intet følsomt felt er søgbart.",
-			"settings.searchable":       "Søgbar (præcis match)",
-			"settings.mark":             "Markér som følsom",
-			"settings.mark.hint":        "Krypterer feltets gemte værdier og maskerer dem overalt; det kan ikke fortrydes her.",
-		},
-	})
 }
 
 func (s *Server) sensitiveRoutes() {
@@ -117,7 +47,7 @@ type sensitiveValueData struct {
 func (s *Server) setSensitive(w http.ResponseWriter, r *http.Request, p page) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	ctx := r.Context()
@@ -128,7 +58,7 @@ func (s *Server) setSensitive(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	field := r.PostFormValue("field")
 	if !slices.ContainsFunc(fs, func(f ledger.CustomField) bool { return f.Key == field }) {
-		s.fail(w, p, http.StatusUnprocessableEntity, translate(p.Lang, "error.invalid", "field: not a sensitive field"))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "field: not a sensitive field"))
 		return
 	}
 	var v any
@@ -142,7 +72,7 @@ func (s *Server) setSensitive(w http.ResponseWriter, r *http.Request, p page) {
 			s.failErr(w, p, lerr, "contact card")
 			return
 		}
-		d.SensitiveError = translate(p.Lang, "error.invalid", de.Detail())
+		d.SensitiveError = i18n.T(p.Lang, "error.invalid", de.Detail())
 		p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
 		s.render(w, domainStatus(de), "contact", p)
 		return
@@ -159,7 +89,7 @@ func (s *Server) unmaskSensitive(w http.ResponseWriter, r *http.Request, p page)
 	w.Header().Set("Cache-Control", "no-store")
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	ctx := r.Context()
@@ -183,7 +113,7 @@ func (s *Server) unmaskSensitive(w http.ResponseWriter, r *http.Request, p page)
 		return
 	}
 	d.Value = v
-	p.Title, p.Data = translate(p.Lang, "sensitive.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "sensitive.title"), d
 	s.render(w, status, "sensitive_value", p)
 }
 
@@ -218,7 +148,7 @@ func (s *Server) sensitiveSearch(w http.ResponseWriter, r *http.Request, p page)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	p.Title, p.Data = translate(p.Lang, "sensitive.search.title"), d
+	p.Title, p.Data = i18n.T(p.Lang, "sensitive.search.title"), d
 	s.render(w, status, "sensitive_search", p)
 }
 
@@ -271,25 +201,3 @@ func sensitiveCells(p *ledger.Person, keys []string) []any {
 }
 
 // The form that enters a sensitive value on the card.
-func init() {
-	addMessages(map[string]map[string]string{
-		"en": {
-			"sensitive.set":        "Enter or change a value",
-			"sensitive.set.value":  "New value (empty removes it)",
-			"sensitive.set.reason": "Reason for the change (optional, kept in the audit log)",
-			"sensitive.set.submit": "Store encrypted",
-		},
-		"de": {
-			"sensitive.set":        "Wert eingeben oder ändern",
-			"sensitive.set.value":  "Neuer Wert (leer entfernt ihn)",
-			"sensitive.set.reason": "Grund der Änderung (optional, im Audit-Protokoll)",
-			"sensitive.set.submit": "Verschlüsselt speichern",
-		},
-		"da": {
-			"sensitive.set":        "Indtast eller ændr en værdi",
-			"sensitive.set.value":  "Ny værdi (tom fjerner den)",
-			"sensitive.set.reason": "Begrundelse for ændringen (valgfri, gemmes i auditloggen)",
-			"sensitive.set.submit": "Gem krypteret",
-		},
-	})
-}

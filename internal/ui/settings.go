@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -68,7 +69,7 @@ func (s *Server) settingsError(w http.ResponseWriter, p page, err error, d *sett
 		return domainStatus(de), true
 	}
 	s.log.Error(what, "err", err)
-	s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+	s.fail(w, p, http.StatusInternalServerError, i18n.T(p.Lang, "error.internal"))
 	return 0, false
 }
 
@@ -82,15 +83,15 @@ func settingsFlash(p page, q url.Values) string {
 	case "":
 		return ""
 	case "version":
-		return translate(p.Lang, "settings.flash.version", q.Get("v"))
+		return i18n.T(p.Lang, "settings.flash.version", q.Get("v"))
 	case "created":
-		return translate(p.Lang, "settings.flash.created")
+		return i18n.T(p.Lang, "settings.flash.created")
 	case "archived":
-		return translate(p.Lang, "settings.flash.archived")
+		return i18n.T(p.Lang, "settings.flash.archived")
 	case "unarchived":
-		return translate(p.Lang, "settings.flash.unarchived")
+		return i18n.T(p.Lang, "settings.flash.unarchived")
 	}
-	return translate(p.Lang, "settings.flash.saved")
+	return i18n.T(p.Lang, "settings.flash.saved")
 }
 
 // readSettingsPurposeForm reads the purpose form; bad is a field error of the form
@@ -161,7 +162,7 @@ func (s *Server) renderSettingsPurposes(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	d.Purposes = ps
-	p.Title, p.Data = translate(p.Lang, "settings.purposes"), d
+	p.Title, p.Data = i18n.T(p.Lang, "settings.purposes"), d
 	s.render(w, status, "settings_purposes", p)
 }
 
@@ -171,7 +172,7 @@ func (s *Server) settingsCreatePurpose(w http.ResponseWriter, r *http.Request, p
 	f, retention, bad := readSettingsPurposeForm(r)
 	d.Form = f
 	if len(bad) > 0 {
-		d.Message, d.Errors = translate(p.Lang, "settings.invalid"), bad
+		d.Message, d.Errors = i18n.T(p.Lang, "settings.invalid"), bad
 		s.renderSettingsPurposes(w, r, p, d, http.StatusUnprocessableEntity)
 		return
 	}
@@ -204,7 +205,7 @@ func (s *Server) renderSettingsPurpose(w http.ResponseWriter, r *http.Request, p
 		d.Versions, err = s.ledger.PurposeVersions(r.Context(), pu.Key)
 	}
 	if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
-		s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+		s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 		return
 	}
 	if err != nil {
@@ -212,7 +213,7 @@ func (s *Server) renderSettingsPurpose(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	d.Purpose = pu
-	p.Title, p.Data = translate(p.Lang, "settings.purpose.title", pu.Key), d
+	p.Title, p.Data = i18n.T(p.Lang, "settings.purpose.title", pu.Key), d
 	s.render(w, status, "settings_purpose", p)
 }
 
@@ -230,7 +231,7 @@ func (s *Server) settingsUpdatePurpose(w http.ResponseWriter, r *http.Request, p
 	f.Key, f.ConsentRequired = before.Key, before.ConsentRequired
 	d.Form = f
 	if len(bad) > 0 {
-		d.Message, d.Errors = translate(p.Lang, "settings.invalid"), bad
+		d.Message, d.Errors = i18n.T(p.Lang, "settings.invalid"), bad
 		s.renderSettingsPurpose(w, r, p, d, before, nil, http.StatusUnprocessableEntity)
 		return
 	}
@@ -261,7 +262,7 @@ func (s *Server) settingsArchivePurpose(w http.ResponseWriter, r *http.Request, 
 	_, err := s.ledger.UpdatePurpose(r.Context(), settingsActor(p), key, ledger.PurposeUpdate{Archived: &archived, Reason: strings.TrimSpace(r.PostFormValue("reason"))})
 	if err != nil {
 		if de, ok := ledger.AsError(err); ok && de.Kind == ledger.KindNotFound {
-			s.fail(w, p, http.StatusNotFound, translate(p.Lang, "error.notfound"))
+			s.fail(w, p, http.StatusNotFound, i18n.T(p.Lang, "error.notfound"))
 			return
 		}
 		if status, ok := s.settingsError(w, p, err, &d, "archive purpose"); ok {
@@ -294,7 +295,7 @@ func (s *Server) renderSettingsSources(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	d.Sources = srcs
-	p.Title, p.Data = translate(p.Lang, "settings.sources"), d
+	p.Title, p.Data = i18n.T(p.Lang, "settings.sources"), d
 	s.render(w, status, "settings_sources", p)
 }
 
@@ -344,7 +345,7 @@ func (s *Server) renderSettingsFields(w http.ResponseWriter, r *http.Request, p 
 		return
 	}
 	d.Fields = fs
-	p.Title, p.Data = translate(p.Lang, "settings.fields"), d
+	p.Title, p.Data = i18n.T(p.Lang, "settings.fields"), d
 	s.render(w, status, "settings_fields", p)
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/netx"
@@ -87,17 +88,15 @@ func (s *Server) handle(pattern, permission string, h func(http.ResponseWriter, 
 
 // New builds the UI; secure marks cookies Secure (public URL is https).
 func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Server, error) {
-	if err := checkCatalog(); err != nil {
+	if err := i18n.Check(); err != nil {
 		return nil, err
 	}
 	s := &Server{ledger: l, auth: a, log: log, secure: secure, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
-	funcs := template.FuncMap{
-		"t":      func(lang, key string, args ...any) string { return translate(lang, key, args...) },
-		"time":   func(t time.Time) string { return t.Format("2006-01-02 15:04") },
-		"timep":  func(t *time.Time) string { return fmtTimePtr(t) },
-		"joinln": func(ss []string) string { return strings.Join(ss, ", ") },
-		"list":   func(v ...string) []string { return v },
-	}
+	funcs := template.FuncMap(i18n.TemplateFuncs())
+	funcs["time"] = func(t time.Time) string { return t.Format("2006-01-02 15:04") }
+	funcs["timep"] = func(t *time.Time) string { return fmtTimePtr(t) }
+	funcs["joinln"] = func(ss []string) string { return strings.Join(ss, ", ") }
+	funcs["list"] = func(v ...string) []string { return v }
 	for _, page := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 		if err != nil {
@@ -196,9 +195,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := input.CheckRequest(r); e != nil {
 		l := lang(r)
 		if e.Where == "path" {
-			s.fail(w, page{Lang: l}, http.StatusNotFound, translate(l, "error.notfound"))
+			s.fail(w, page{Lang: l}, http.StatusNotFound, i18n.T(l, "error.notfound"))
 		} else {
-			s.fail(w, page{Lang: l}, http.StatusUnprocessableEntity, translate(l, "error.invalid", e.Error()))
+			s.fail(w, page{Lang: l}, http.StatusUnprocessableEntity, i18n.T(l, "error.invalid", e.Error()))
 		}
 		return
 	}
@@ -223,7 +222,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, p); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
-		http.Error(w, translate(p.Lang, "error.internal"), http.StatusInternalServerError)
+		http.Error(w, i18n.T(p.Lang, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -236,15 +235,15 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 // tells nothing of the cause.
 func (s *Server) failErr(w http.ResponseWriter, p page, err error, what string) {
 	if de, ok := ledger.AsError(err); ok {
-		msg := translate(p.Lang, "error.invalid", de.Detail())
+		msg := i18n.T(p.Lang, "error.invalid", de.Detail())
 		if de.Kind == ledger.KindNotFound {
-			msg = translate(p.Lang, "error.notfound")
+			msg = i18n.T(p.Lang, "error.notfound")
 		}
 		s.fail(w, p, domainStatus(de), msg)
 		return
 	}
 	s.log.Error(what, "err", err)
-	s.fail(w, p, http.StatusInternalServerError, translate(p.Lang, "error.internal"))
+	s.fail(w, p, http.StatusInternalServerError, i18n.T(p.Lang, "error.internal"))
 }
 
 // domainStatus is the HTTP status of a domain error.
@@ -264,7 +263,7 @@ func (s *Server) renderFragment(w http.ResponseWriter, status int, name, fragmen
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, fragment, p); err != nil {
 		s.log.Error("render fragment", "page", name, "fragment", fragment, "err", err)
-		http.Error(w, translate(p.Lang, "error.internal"), http.StatusInternalServerError)
+		http.Error(w, i18n.T(p.Lang, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -297,12 +296,12 @@ func (s *Server) signedIn(action string, h func(http.ResponseWriter, *http.Reque
 		}
 		p := page{Lang: se.User.Language, Session: se}
 		if action != "" && !Can(se.User.Role, action) {
-			s.fail(w, p, http.StatusForbidden, translate(p.Lang, "error.forbidden"))
+			s.fail(w, p, http.StatusForbidden, i18n.T(p.Lang, "error.forbidden"))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(se.CSRF)) != 1 {
-				s.fail(w, p, http.StatusForbidden, translate(p.Lang, "error.csrf"))
+				s.fail(w, p, http.StatusForbidden, i18n.T(p.Lang, "error.csrf"))
 				return
 			}
 		}
@@ -311,14 +310,14 @@ func (s *Server) signedIn(action string, h func(http.ResponseWriter, *http.Reque
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login", page{Lang: lang(r), Title: translate(lang(r), "login.title")})
+	s.render(w, http.StatusOK, "login", page{Lang: lang(r), Title: i18n.T(lang(r), "login.title")})
 }
 
 // lang picks the visitor's language from Accept-Language (before login).
 func lang(r *http.Request) string {
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 		tag := strings.ToLower(strings.TrimSpace(strings.Split(part, ";")[0]))
-		if base, _, _ := strings.Cut(tag, "-"); messages[base] != nil {
+		if base, _, _ := strings.Cut(tag, "-"); i18n.Supported(base) {
 			return base
 		}
 	}
@@ -335,22 +334,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if te := (*auth.ThrottledError)(nil); errors.As(err, &te) {
 		secs := int(math.Ceil(te.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-		s.render(w, http.StatusTooManyRequests, "login", page{Lang: l, Title: translate(l, "login.title"), Error: translate(l, "login.throttled", max(secs, 1))})
+		s.render(w, http.StatusTooManyRequests, "login", page{Lang: l, Title: i18n.T(l, "login.title"), Error: i18n.T(l, "login.throttled", max(secs, 1))})
 		return
 	}
 	if errors.Is(err, auth.ErrBadLogin) {
-		s.render(w, http.StatusUnauthorized, "login", page{Lang: l, Title: translate(l, "login.title"), Error: translate(l, "login.failed")})
+		s.render(w, http.StatusUnauthorized, "login", page{Lang: l, Title: i18n.T(l, "login.title"), Error: i18n.T(l, "login.failed")})
 		return
 	}
 	if err != nil {
 		s.log.Error("login", "err", err)
-		s.fail(w, page{Lang: l}, http.StatusInternalServerError, translate(l, "error.internal"))
+		s.fail(w, page{Lang: l}, http.StatusInternalServerError, i18n.T(l, "error.internal"))
 		return
 	}
 	token, err := s.auth.CreateSession(r.Context(), u.ID)
 	if err != nil {
 		s.log.Error("create session", "err", err)
-		s.fail(w, page{Lang: l}, http.StatusInternalServerError, translate(l, "error.internal"))
+		s.fail(w, page{Lang: l}, http.StatusInternalServerError, i18n.T(l, "error.internal"))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
