@@ -1,0 +1,50 @@
+package i18ntest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/consento/consento/internal/i18n"
+)
+
+func TestFind(t *testing.T) {
+	sentence := i18n.T("en", "login.failed")
+	for _, c := range []struct {
+		lang, text string
+		want       []Problem
+	}{
+		{"de", "Quelle: web_form", []Problem{{"value", "web_form"}}},
+		{"de", "Rechtsgrundlage: legitimate_interests", []Problem{{"value", "legitimate_interests"}}},
+		{"da", "Overskrift card.legal", []Problem{{"key", "card.legal"}}},
+		{"de", "Fehler: " + sentence, []Problem{{"english", sentence}}},
+		{"en", "Error: " + sentence, nil},
+		{"de", "anna.berg@web_form.example und https://x.example/web_form/a", nil},
+		{"de", i18n.T("de", "login.failed"), nil},
+		{"de", "Quelle: web_form", nil}, // allowed below
+	} {
+		var allowed []string
+		if c.want == nil && c.text == "Quelle: web_form" {
+			allowed = []string{"web_form"}
+		}
+		got := Find(c.lang, c.text, allowed...)
+		if len(got) != len(c.want) || (len(got) > 0 && got[0] != c.want[0]) {
+			t.Errorf("Find(%s, %q) = %v, want %v", c.lang, c.text, got, c.want)
+		}
+	}
+}
+
+func TestVisibleText(t *testing.T) {
+	got := VisibleText(`<html><head><style>.a_b{}</style><script>var web_form=1</script></head><body><p class="card_x">Quelle &amp; Zweck</p><input placeholder="Suche" name="q_x"><!-- web_form --></body></html>`)
+	for _, w := range []string{"Quelle & Zweck", "Suche"} {
+		if !contains(got, w) {
+			t.Errorf("visible text %q lacks %q", got, w)
+		}
+	}
+	for _, w := range []string{"web_form", "card_x", "q_x", ".a_b"} {
+		if contains(got, w) {
+			t.Errorf("visible text %q holds %q", got, w)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
