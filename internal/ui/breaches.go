@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -257,7 +258,7 @@ type breachData struct {
 	Persons    []breach.AffectedPerson
 	More       int // linked persons beyond those listed
 	Preview    *breach.NoticeReport
-	Entries    []breach.Entry
+	Entries    []entryRow
 	EntryKinds []string
 	Now        string // datetime-local value of now (UTC)
 	CanNotify  bool   // the incident holds what a notice must say
@@ -280,8 +281,12 @@ func (s *Server) renderBreach(w http.ResponseWriter, r *http.Request, p page, id
 	if d.Persons, err = svc.Persons(ctx, id); err == nil {
 		d.Preview, err = svc.PreviewNotice(ctx, id)
 	}
+	var entries []breach.Entry
 	if err == nil {
-		d.Entries, err = svc.Entries(ctx, id)
+		entries, err = svc.Entries(ctx, id)
+	}
+	for _, e := range entries {
+		d.Entries = append(d.Entries, entryRow{Entry: e, Text: entryText(p.Lang, b, e)})
 	}
 	if err != nil {
 		s.failErr(w, p, err, "breach page")
@@ -501,4 +506,47 @@ func (s *Server) dashboardBreaches(r *http.Request, p page) *breachBox {
 		return a.AwareAt.Compare(b.AwareAt)
 	})
 	return box
+}
+
+// entryRow is a timeline entry with its text in the reader's language.
+type entryRow struct {
+	breach.Entry
+	Text string
+}
+
+var (
+	// The texts the register writes itself (in English, for the API and
+	// the audit log); the page words them again from their numbers.
+	personsEntryRe  = regexp.MustCompile(`^Notice mailed to (\d+) persons; (\d+) cannot be mailed \(mail blocked (\d+), restricted (\d+), no address (\d+)\); (\d+) notified before\.$`)
+	withdrawnNoteRe = regexp.MustCompile(`^Decision not to notify the authority withdrawn: the risk was reassessed as ([a-z_]+)\.$`)
+)
+
+// entryText is an entry's text for a reader of lang: the entries the
+// register wrote itself are worded from their kind and numbers, what
+// staff typed stays as typed.
+func entryText(lang string, b *breach.Breach, e breach.Entry) string {
+	switch {
+	case e.Kind == breach.EntryAuthority && b.AuthorityNotifiedAt != nil && e.At.Equal(*b.AuthorityNotifiedAt):
+		s := b.AuthorityName
+		if b.AuthorityReference != "" {
+			s = i18n.T(lang, "breaches.entry.authority.text", b.AuthorityName, b.AuthorityReference)
+		}
+		if b.AuthorityLateReason != "" {
+			s += ". " + i18n.T(lang, "breaches.entry.authority.late", b.AuthorityLateReason)
+		}
+		return s
+	case e.Kind == breach.EntryPersons:
+		if m := personsEntryRe.FindStringSubmatch(e.Body); m != nil {
+			n := make([]int, len(m)-1)
+			for i, v := range m[1:] {
+				n[i], _ = strconv.Atoi(v)
+			}
+			return i18n.N(lang, "breaches.entry.persons.text", n[0], n[0], n[1], n[2], n[3], n[4], n[5])
+		}
+	case e.Kind == breach.EntryNote:
+		if m := withdrawnNoteRe.FindStringSubmatch(e.Body); m != nil && slices.Contains(breach.Risks, m[1]) {
+			return i18n.T(lang, "breaches.entry.withdrawn", i18n.T(lang, "breaches.risk."+m[1]))
+		}
+	}
+	return e.Body
 }

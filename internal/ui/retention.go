@@ -42,8 +42,8 @@ type retentionData struct {
 	}
 	Purposes []*ledger.Purpose
 	Names    names
-	Expired  []retention.Expired // the first retentionShown
-	Total    int                 // expired in all
+	Expired  []expiredRow // the first retentionShown
+	Total    int          // expired in all
 	Skipped  int
 	// Preview: the expired list was asked for (it reads every person, so
 	// it is not computed on every view of the page).
@@ -59,6 +59,7 @@ func (s *Server) renderRetention(w http.ResponseWriter, r *http.Request, p page,
 	var err error
 	if d.Settings, err = svc.Settings(ctx); err == nil {
 		if d.Purposes, err = s.ledger.Purposes(ctx, false); err == nil {
+			d.Names = newNames(p.Lang, d.Purposes, nil)
 			var list []retention.Expired
 			if d.Preview {
 				list, err = svc.Preview(ctx)
@@ -70,7 +71,9 @@ func (s *Server) renderRetention(w http.ResponseWriter, r *http.Request, p page,
 						d.Skipped++
 					}
 				}
-				d.Expired = list[:min(len(list), retentionShown)]
+				for _, e := range list[:min(len(list), retentionShown)] {
+					d.Expired = append(d.Expired, expiredRow{Expired: e, Why: retentionWhy(p.Lang, e, d.Names.Purpose(e.Purpose))})
+				}
 				d.Sweeps, err = svc.Sweeps(ctx, 20)
 			}
 		}
@@ -82,7 +85,6 @@ func (s *Server) renderRetention(w http.ResponseWriter, r *http.Request, p page,
 	if d.Form.Action == "" {
 		d.Form.InactiveDays, d.Form.Action, d.Form.Scheduled = strconv.Itoa(d.Settings.InactiveDays), d.Settings.Action, d.Settings.Scheduled
 	}
-	d.Names = newNames(p.Lang, d.Purposes, nil)
 	p.Title, p.Data = i18n.T(p.Lang, "retention.title"), d
 	s.render(w, status, "retention", p)
 }
@@ -180,4 +182,22 @@ func (s *Server) setContactRetention(w http.ResponseWriter, r *http.Request, p p
 		return
 	}
 	http.Redirect(w, r, "/contacts/"+strconv.FormatInt(id, 10)+"#retention", http.StatusSeeOther)
+}
+
+// expiredRow is an expired person with the rule worded for the reader.
+type expiredRow struct {
+	retention.Expired
+	Why string
+}
+
+// retentionWhy says in lang which rule expired the person.
+func retentionWhy(lang string, e retention.Expired, purpose string) string {
+	switch e.Rule {
+	case retention.RuleManual:
+		return i18n.T(lang, "retention.why.manual", e.RetainUntil)
+	case retention.RulePurpose:
+		return i18n.N(lang, "retention.why.purpose", e.Days, purpose, e.Days, i18n.Date(lang, e.LastInteraction))
+	default:
+		return i18n.N(lang, "retention.why.inactive", e.Days, e.Days, i18n.Date(lang, e.LastInteraction))
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/auth"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/storetest"
@@ -50,7 +51,7 @@ func TestRetentionPage(t *testing.T) {
 		}
 		code, page, _ := po.do("GET", "/retention?preview=1", nil)
 		if code != 200 || !strings.Contains(page, "Expired: 1 (skipped: 0).") ||
-			!strings.Contains(page, "no active purpose: 365 days after last interaction on "+time.Now().AddDate(0, 0, -400).Format("2006-01-02")) {
+			!strings.Contains(page, "no active purpose: 365 days after last interaction on "+i18n.Date("en", time.Now().AddDate(0, 0, -400))) {
 			t.Fatalf("retention page: %d", code)
 		}
 

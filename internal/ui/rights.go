@@ -298,6 +298,11 @@ func (s *Server) erasurePreview(w http.ResponseWriter, r *http.Request, p page) 
 		s.failErr(w, p, err, "erasure preview")
 		return
 	}
+	for i, c := range plan.Changes {
+		if c.Key == "sensitive" {
+			plan.Changes[i].Detail = sensitiveLabels(p.Lang, c.Detail)
+		}
+	}
 	p.Title, p.Data = i18n.T(p.Lang, "erasure.title", id), erasureData{Request: req, Plan: plan, Levels: []int{1, 2, 3}}
 	s.render(w, http.StatusOK, "erasure", p)
 }

@@ -98,10 +98,13 @@ func (s *Server) unmaskSensitive(w http.ResponseWriter, r *http.Request, p page)
 		s.failErr(w, p, err, "unmask: person")
 		return
 	}
+	for i, sv := range person.Sensitive {
+		person.Sensitive[i].Label = sensitiveLabel(p.Lang, sv.Key, sv.Label)
+	}
 	d := sensitiveValueData{Person: person, Field: r.PostFormValue("field"), Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	for _, sv := range person.Sensitive {
 		if sv.Key == d.Field {
-			d.Label = sv.Label
+			d.Label = sensitiveLabel(p.Lang, sv.Key, sv.Label)
 		}
 	}
 	v, err := s.ledger.UnmaskSensitive(ctx, accountActor(p), id, d.Field, d.Reason)
@@ -136,6 +139,9 @@ func (s *Server) sensitiveSearch(w http.ResponseWriter, r *http.Request, p page)
 		return
 	}
 	d := sensitiveSearchData{Fields: slices.DeleteFunc(fs, func(f ledger.CustomField) bool { return !f.Searchable })}
+	for i, f := range d.Fields {
+		d.Fields[i].Label = sensitiveLabel(p.Lang, f.Key, f.Label)
+	}
 	status := http.StatusOK
 	if r.Method == http.MethodPost {
 		d.Field, d.Searched = r.PostFormValue("field"), true
@@ -201,3 +207,27 @@ func sensitiveCells(p *ledger.Person, keys []string) []any {
 }
 
 // The form that enters a sensitive value on the card.
+
+// sensitiveLabel names a sensitive field in lang: the built-in fields
+// have a label in every language (label.sensitive_field.<key>), a field
+// staff added keeps the name they gave it.
+func sensitiveLabel(lang, key, name string) string {
+	if i18n.Has(i18n.Reference, "label.sensitive_field."+key) {
+		return i18n.Label(lang, "sensitive_field", key)
+	}
+	return name
+}
+
+// sensitiveLabels words a list of built-in sensitive field names ("Bank
+// account (IBAN); Health data") in lang; other names stay as they are.
+func sensitiveLabels(lang, list string) string {
+	parts := strings.Split(list, "; ")
+	for i, name := range parts {
+		for _, key := range i18n.Kinds()["sensitive_field"] {
+			if name == i18n.Label(i18n.Reference, "sensitive_field", key) {
+				parts[i] = i18n.Label(lang, "sensitive_field", key)
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
