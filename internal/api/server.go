@@ -220,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.Where == "path" {
 			problem(sw, r, http.StatusNotFound, "not-found", "Not found", "there is no such resource", nil)
 		} else {
-			problem(sw, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "the query parameter "+e.Error(),
+			problem(sw, r, http.StatusUnprocessableEntity, "validation", "Invalid request", "the query parameter "+e.Field+" "+e.Err.Error(),
 				[]ledger.FieldError{{Field: e.Field, Message: e.Err.Error()}})
 		}
 		return

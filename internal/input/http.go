@@ -16,9 +16,9 @@ type RequestError struct {
 
 func (e *RequestError) Error() string {
 	if e.Field == "" {
-		return e.Where + " " + e.Err.Error()
+		return e.Where + ": " + e.Err.Error()
 	}
-	return e.Field + " " + e.Err.Error()
+	return e.Field + ": " + e.Err.Error()
 }
 
 // CheckRequest refuses a request whose path, query or URL-encoded form

@@ -18,12 +18,12 @@ func TestBadTextInFormsIsRefused(t *testing.T) {
 			t.Fatalf("login %d", code)
 		}
 		code, page, _ := e.browser().do("POST", "/login", url.Values{"email": {"a\x00@example.com"}, "password": {"x"}})
-		if code != 422 || !strings.Contains(page, "email is not valid") && !strings.Contains(page, "email holds a NUL") {
+		if code != 422 || !strings.Contains(page, "email: is not valid") && !strings.Contains(page, "email: holds a NUL") {
 			t.Errorf("login with NUL: %d", code)
 		}
 		csrf := b.csrf("/contacts/new")
 		code, page, _ = b.do("POST", "/contacts", url.Values{"csrf": {csrf}, "first_name": {"\xff\xfe"}, "last_name": {"Berg"}})
-		if code != 422 || !strings.Contains(page, "first_name is not valid UTF-8") {
+		if code != 422 || !strings.Contains(page, "first_name: is not valid UTF-8") {
 			t.Errorf("form with invalid UTF-8: %d\n%s", code, page)
 		}
 		if code, _, _ = b.do("GET", "/contacts?q=a%00b", nil); code != 422 {
