@@ -110,6 +110,7 @@ func TestBrowserRecordConsent(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(`dialog#legal-basis #purpose`)),
 				chromedp.SetValue(chromedp.CSS(`#purpose`), "e_marketing"),
 				chromedp.SetValue(chromedp.CSS(`#kind`), "granted"),
+				chromedp.SetValue(chromedp.CSS(`#source`), "phone"),
 				chromedp.SendKeys(chromedp.CSS(`#note`), "signed at the fair"),
 				chromedp.Click(chromedp.CSS(`form.record button`)),
 				chromedp.WaitVisible(chromedp.CSS(`dialog#legal-basis .flash`)),
