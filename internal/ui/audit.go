@@ -13,6 +13,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
+	"github.com/consento/consento/internal/ledger"
 )
 
 // auditPageSize is how many events one page of the audit log shows.
@@ -43,6 +44,7 @@ type jsonView struct{ Short, Pretty string }
 var auditValueKinds = map[string]string{
 	"kind": "consent_state", "state": "consent_state", "legal_basis": "legal_basis", "default_legal_basis": "legal_basis",
 	"allowed_legal_bases": "legal_basis", "source": "source", "channel": "channel", "role": "role", "status": "person_status",
+	"event_types": "event_type",
 }
 
 // labelValues replaces, in a logged object, each value of a field named in
@@ -58,6 +60,9 @@ func labelValues(lang string, v any, kind string) any {
 			x[i] = labelValues(lang, e, kind)
 		}
 	case string:
+		if kind == "event_type" {
+			return i18n.T(lang, "webhooks.type."+x)
+		}
 		if kind == "role" {
 			return i18n.T(lang, "role."+x)
 		}
@@ -68,7 +73,7 @@ func labelValues(lang string, v any, kind string) any {
 	return v
 }
 
-func newJSONView(lang string, raw json.RawMessage) *jsonView {
+func newJSONView(lang, objectType string, raw json.RawMessage) *jsonView {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
@@ -77,6 +82,14 @@ func newJSONView(lang string, raw json.RawMessage) *jsonView {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
+		if m, ok := v.(map[string]any); ok && objectType == "source" {
+			if key, ok := m["key"].(string); ok {
+				if name, ok := m["name"].(string); ok {
+					m["name"] = sourceName(lang, ledger.Source{Key: key, Name: name})
+				}
+				delete(m, "key")
+			}
+		}
 		if enc.Encode(labelValues(lang, v, "")) == nil {
 			raw = bytes.TrimSpace(b.Bytes())
 		}
@@ -189,7 +202,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, p page, rep
 	for i, ev := range evs {
 		row := auditRow{Event: ev}
 		if ev.Payload != nil {
-			row.Reason, row.Before, row.After = ev.Payload.Reason, newJSONView(p.Lang, ev.Payload.Before), newJSONView(p.Lang, ev.Payload.After)
+			row.Reason, row.Before, row.After = ev.Payload.Reason, newJSONView(p.Lang, ev.ObjectType, ev.Payload.Before), newJSONView(p.Lang, ev.ObjectType, ev.Payload.After)
 		}
 		d.Events[i] = row
 	}

@@ -180,6 +180,10 @@ func TestCorePagesSpeakGermanAndDanish(t *testing.T) {
 				if strings.HasPrefix(path, "/settings/purposes") || strings.HasPrefix(path, "/settings/sources") || strings.HasPrefix(path, "/settings/fields") {
 					allowed = keys
 				}
+				if strings.HasPrefix(path, "/settings/webhook-deliveries/") {
+					// The payload is shown byte for byte as it was sent.
+					allowed = []string{"webhook.test"}
+				}
 				i18ntest.Check(t, lang, path+", "+lang, i18ntest.VisibleText(body), allowed...)
 			}
 			// The list check's result.
