@@ -13,6 +13,7 @@ import (
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/input"
+	"github.com/consento/consento/internal/ledger"
 )
 
 // auditPageSize is how many events one page of the audit log shows.
@@ -38,9 +39,60 @@ type auditRow struct {
 // jsonView is a JSON value shown compactly with a pretty version to unfold.
 type jsonView struct{ Short, Pretty string }
 
-func newJSONView(raw json.RawMessage) *jsonView {
+// auditValueKinds names, for a field of a logged object, the kind of its
+// values: the log shows them by their label, not as stored.
+var auditValueKinds = map[string]string{
+	"kind": "consent_state", "state": "consent_state", "legal_basis": "legal_basis", "default_legal_basis": "legal_basis",
+	"allowed_legal_bases": "legal_basis", "source": "source", "channel": "channel", "role": "role", "status": "person_status",
+	"event_types": "event_type",
+}
+
+// labelValues replaces, in a logged object, each value of a field named in
+// auditValueKinds by its label in lang.
+func labelValues(lang string, v any, kind string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = labelValues(lang, e, auditValueKinds[k])
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = labelValues(lang, e, kind)
+		}
+	case string:
+		if kind == "event_type" {
+			return i18n.T(lang, "webhooks.type."+x)
+		}
+		if kind == "role" {
+			return i18n.T(lang, "role."+x)
+		}
+		if kind != "" {
+			return i18n.Label(lang, kind, x)
+		}
+	}
+	return v
+}
+
+func newJSONView(lang, objectType string, raw json.RawMessage) *jsonView {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
+	}
+	var v any
+	if json.Unmarshal(raw, &v) == nil {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if m, ok := v.(map[string]any); ok && objectType == "source" {
+			if key, ok := m["key"].(string); ok {
+				if name, ok := m["name"].(string); ok {
+					m["name"] = sourceName(lang, ledger.Source{Key: key, Name: name})
+				}
+				delete(m, "key")
+			}
+		}
+		if enc.Encode(labelValues(lang, v, "")) == nil {
+			raw = bytes.TrimSpace(b.Bytes())
+		}
 	}
 	var compact, pretty bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
@@ -150,7 +202,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, p page, rep
 	for i, ev := range evs {
 		row := auditRow{Event: ev}
 		if ev.Payload != nil {
-			row.Reason, row.Before, row.After = ev.Payload.Reason, newJSONView(ev.Payload.Before), newJSONView(ev.Payload.After)
+			row.Reason, row.Before, row.After = ev.Payload.Reason, newJSONView(p.Lang, ev.ObjectType, ev.Payload.Before), newJSONView(p.Lang, ev.ObjectType, ev.Payload.After)
 		}
 		d.Events[i] = row
 	}

@@ -25,6 +25,7 @@ type dashboardData struct {
 	Total  int64
 	Chart  chart
 	Recent []*ledger.ConsentEvent
+	Names  names // purposes and sources of Recent in the reader's language
 
 	// Breaches are the open data breaches with their countdowns
 	// (breaches.go); nil for roles without the register.
@@ -116,6 +117,19 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	d := dashboardData{Chart: buildChart(p.Lang, weeks), Recent: recent}
+	if len(recent) > 0 {
+		purposes, err := s.ledger.Purposes(ctx, true)
+		if err != nil {
+			s.failErr(w, p, err, "dashboard")
+			return
+		}
+		sources, err := s.ledger.Sources(ctx)
+		if err != nil {
+			s.failErr(w, p, err, "dashboard")
+			return
+		}
+		d.Names = newNames(p.Lang, purposes, sources)
+	}
 	d.Breaches = s.dashboardBreaches(r, p)
 	for _, l := range []ledger.Light{ledger.Green, ledger.Yellow, ledger.Red} {
 		d.Lights = append(d.Lights, lightCount{Light: l, N: counts[l]})

@@ -76,7 +76,7 @@ func TestOutboxCapturedDeadAndRetry(t *testing.T) {
 			t.Fatalf("outbox: %d\n%s", code, page)
 		}
 		code, page, _ = dpo.do("GET", "/outbox/"+m[1], nil)
-		if code != 200 || !strings.Contains(page, "https://consent.example.com/p/") || !strings.Contains(page, "Captured") {
+		if code != 200 || !strings.Contains(page, "https://consent.example.com/p/") || !strings.Contains(page, "captured (not sent)") {
 			t.Fatalf("captured mail: %d\n%s", code, page)
 		}
 		// A mail the server refuses goes dead after its attempts; staff
