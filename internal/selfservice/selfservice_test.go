@@ -148,7 +148,7 @@ func TestPreferencePageGrantAndWithdraw(t *testing.T) {
 		tok := e.token(pid)
 		code, body, h := e.do("GET", "/p/"+tok, nil)
 		if code != 200 || !strings.Contains(body, `<html lang="da">`) || !strings.Contains(body, "Giv samtykke") || !strings.Contains(body, "Salg og service") ||
-			!strings.Contains(body, "opfyldelse af en kontrakt") || strings.Contains(body, "checked") {
+			!strings.Contains(body, "Kontrakt (artikel 6, stk. 1, litra b, i databeskyttelsesforordningen)") || strings.Contains(body, "checked") {
 			t.Fatalf("preference page: %d\n%s", code, body)
 		}
 		if h.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
