@@ -100,7 +100,8 @@ func TestWebFormDoubleOptIn(t *testing.T) {
 		// The confirmation mail: purposes, legal basis, privacy notice and
 		// the personal link.
 		welcome := e.drain(2)[1]
-		if welcome.Header.Get("Subject") != "Your consent with Example Ltd" || !strings.Contains(welcome.Text, "E-marketing (legal basis: consent)") ||
+		if welcome.Header.Get("Subject") != "Your consent with Example Ltd is confirmed" || !strings.Contains(welcome.Text, "Controller: Example Ltd") ||
+			!strings.Contains(welcome.Text, "Legal basis: Consent (Art. 6(1)(a) GDPR)") ||
 			!strings.Contains(welcome.Text, "https://example.com/privacy") || !strings.Contains(welcome.Text, e.srv.URL+"/p/") {
 			t.Fatalf("confirmation mail:\n%s", welcome.Text)
 		}
