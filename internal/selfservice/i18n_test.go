@@ -310,7 +310,7 @@ func sendEveryMail(t *testing.T, e *env) []mailtest.Received {
 				t.Fatalf("confirm %s (%s): %d\n%s", c.method, lang, code, body)
 			}
 			if code == 303 {
-				code, body, _ = e.do("GET", h.Get("Location"), nil)
+				_, body, _ = e.do("GET", h.Get("Location"), nil)
 				if !strings.Contains(body, i18n.T(lang, "pref.confirmed")) {
 					t.Errorf("confirmed page (%s) does not say so", lang)
 				}
