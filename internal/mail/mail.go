@@ -47,7 +47,7 @@ func (u Unsubscribe) Header() string {
 // Message is one mail to queue: a template rendered for one recipient.
 type Message struct {
 	Template string // e.g. "optin", see Templates
-	Language string // en, de or da; others fall back to en
+	Language string // en, de or da; others fall back to en; templates see it as .Lang
 	PersonID int64  // 0 when the mail concerns no person
 	To       string
 	Data     map[string]any
@@ -86,6 +86,7 @@ func render(tx *store.Tx, m Message) (rendered, error) {
 	for k, v := range m.Data {
 		data[k] = v
 	}
+	data["Lang"] = m.Language
 	if m.Unsubscribe != nil {
 		data["UnsubscribeURL"] = m.Unsubscribe.URL
 	}

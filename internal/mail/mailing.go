@@ -250,6 +250,7 @@ type Recipient struct {
 // recipient and queues the mails inside tx. It returns how many it queued.
 func EnqueueMailing(tx *store.Tx, name string, shared map[string]any, rs []Recipient) (int, error) {
 	stencils := map[string]*stencil{}
+	byLang := map[string]map[string]any{} // shared with the language as .Lang
 	out := make([]rendered, 0, 500)
 	n := 0
 	flush := func() error {
@@ -278,7 +279,12 @@ func EnqueueMailing(tx *store.Tx, name string, shared map[string]any, rs []Recip
 			if err != nil {
 				return n, err
 			}
-			st = buildStencil(t, shared, personal)
+			sl := byLang[m.Language]
+			if sl == nil {
+				sl = merged(shared, map[string]string{"Lang": m.Language})
+				byLang[m.Language] = sl
+			}
+			st = buildStencil(t, sl, personal)
 			stencils[key] = st
 		}
 		var ok bool

@@ -12,6 +12,7 @@ import (
 	ttemplate "text/template"
 	"time"
 
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/store"
 	"github.com/consento/consento/internal/textcheck"
 )
@@ -35,20 +36,42 @@ type template struct {
 
 // sample is data every template must render with (checked on save).
 func sample() map[string]any {
-	purposes := []map[string]any{{"Name": "E-marketing", "ConsentText": "Yes, I would like newsletters.", "Description": "Newsletters by e-mail.", "LegalBasis": "consent"}}
+	purposes := []map[string]any{{"Name": "E-marketing", "ConsentText": "Yes, I would like newsletters.", "Description": "Newsletters by e-mail.",
+		"LegalBasis": "Consent", "Article": "Art. 6(1)(a) GDPR"}}
 	return map[string]any{
-		"Name": "Grete", "Controller": "Example Ltd", "ConfirmURL": "https://example.com/f/confirm/x", "PreferenceURL": "https://example.com/p/x",
+		"Lang": "en", "Name": "Grete", "Controller": "Example Ltd", "ConfirmURL": "https://example.com/f/confirm/x", "PreferenceURL": "https://example.com/p/x",
 		"PrivacyURL": "https://example.com/privacy", "FormName": "Newsletter", "ExpiresHours": 48, "Purposes": purposes,
 		"UnsubscribeURL": "https://example.com/u/x",
 	}
 }
 
+// funcs are the template functions of mails, with the mail's language in
+// .Lang: {{t .Lang "key"}}, {{label .Lang "legal_basis" .X}},
+// {{date .Lang .At}}, {{datetime .Lang .At}}, {{num .Lang .N}} and
+// {{money .Lang .Cents "EUR"}}. date also takes a calendar day as
+// "YYYY-MM-DD" text.
+var funcs = func() map[string]any {
+	f := i18n.TemplateFuncs()
+	date := f["date"].(func(string, any) string)
+	f["date"] = func(lang string, v any) string {
+		if s, ok := v.(string); ok {
+			d, err := time.ParseInLocation("2006-01-02", s, i18n.Zone())
+			if err != nil {
+				return s
+			}
+			return i18n.Date(lang, d)
+		}
+		return date(lang, v)
+	}
+	return f
+}()
+
 func parse(name, src string) (*template, error) {
-	tt, err := ttemplate.New(name).Option("missingkey=zero").Parse(src)
+	tt, err := ttemplate.New(name).Option("missingkey=zero").Funcs(funcs).Parse(src)
 	if err != nil {
 		return nil, err
 	}
-	ht, err := htemplate.New(name).Option("missingkey=zero").Parse(src)
+	ht, err := htemplate.New(name).Option("missingkey=zero").Funcs(htemplate.FuncMap(funcs)).Parse(src)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/mail"
 	"github.com/consento/consento/internal/store"
@@ -404,12 +405,15 @@ func (s *Service) Confirm(ctx context.Context, raw string, cl Client) (*Confirme
 		form["signup_at"] = store.FromMicros(created).Format(time.RFC3339Nano)
 		form["confirmed_at"] = now.Format(time.RFC3339Nano)
 		lang := form["language"]
+		ml := mail.Language(lang)
 		var mailPurposes []map[string]any
 		for _, key := range strings.Split(purposes, ",") {
 			var archived int
 			var name, desc *string
+			// The purpose's text in the mail's language, else in English.
 			err := tx.QueryRow(`SELECT p.archived, t.name, t.description FROM purposes p
-				LEFT JOIN purpose_texts t ON t.purpose_id = p.id AND t.version = p.current_version AND t.language = ? WHERE p.key = ?`, mail.Language(lang), key).Scan(&archived, &name, &desc)
+				LEFT JOIN purpose_texts t ON t.purpose_id = p.id AND t.version = p.current_version AND t.language IN (?, 'en') WHERE p.key = ?
+				ORDER BY CASE WHEN t.language = ? THEN 0 ELSE 1 END LIMIT 1`, ml, key, ml).Scan(&archived, &name, &desc)
 			if isNoRows(err) || archived != 0 {
 				continue // archived since the sign-up: nothing to grant
 			}
@@ -421,7 +425,9 @@ func (s *Service) Confirm(ctx context.Context, raw string, cl Client) (*Confirme
 				Evidence: ledger.Evidence{Note: "double opt-in confirmed", FormURL: form["form"], Form: form, IP: cl.IP, UserAgent: cl.UserAgent}}); err != nil {
 				return err
 			}
-			item := map[string]any{"Name": key, "Description": "", "LegalBasis": string(ledger.Consent)}
+			// Art. 13(1)(c): the legal basis in the reader's words, with its article.
+			item := map[string]any{"Name": key, "Description": "", "LegalBasis": i18n.Label(ml, "legal_basis", string(ledger.Consent)),
+				"Article": i18n.Label(ml, "legal_basis_article", string(ledger.Consent))}
 			if name != nil {
 				item["Name"], item["Description"] = *name, *desc
 			}

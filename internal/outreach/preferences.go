@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/ledger"
@@ -27,6 +28,11 @@ type PurposeChoice struct {
 	Consentable bool
 	Granted     bool
 	State       ledger.EventKind
+	// Since is when the current state was recorded (zero: nothing recorded);
+	// Source the key of where it came from and SourceName the staff's name
+	// for it (shown when Consento has no label for the key).
+	Since              time.Time
+	Source, SourceName string
 }
 
 // Preferences is what the preference page shows.
@@ -37,6 +43,9 @@ type Preferences struct {
 	OpenErasure bool
 	// PendingRectification: a correction waits for staff review.
 	PendingRectification bool
+	// Source is the key of where Consento got the person's data from,
+	// SourceName the staff's name for it ("" when unknown).
+	Source, SourceName string
 }
 
 func text(p *ledger.Purpose, lang string) ledger.Text {
@@ -54,14 +63,18 @@ const prefSelect = `SELECT p.id, p.first_name, p.last_name, p.language, p.street
 	(SELECT e.email FROM person_emails e WHERE e.person_id = p.id ORDER BY e.is_primary DESC, e.email LIMIT 1),
 	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'erasure'),
 	(SELECT COUNT(*) FROM selfservice_requests r WHERE r.person_id = p.id AND r.status = 'open' AND r.kind = 'rectification'),
+	ps.key, ps.name,
 	pu.key, pu.default_legal_basis, pu.allowed_legal_bases, pu.current_version, tx.language, tx.name, tx.description, tx.consent_text,
-	c.kind, c.legal_basis, c.valid_until
-	FROM persons p`
+	c.kind, c.legal_basis, c.valid_until, c.occurred_at, cs.key, cs.name
+	FROM persons p
+	LEFT JOIN sources ps ON ps.id = p.source_id`
 
 const prefJoins = `
 	LEFT JOIN purposes pu ON pu.archived = 0
 	LEFT JOIN purpose_texts tx ON tx.purpose_id = pu.id AND tx.version = pu.current_version AND tx.language IN (p.language, 'en')
-	LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = p.id`
+	LEFT JOIN consents c ON c.purpose_id = pu.id AND c.person_id = p.id
+	LEFT JOIN consent_events ce ON ce.id = c.event_id
+	LEFT JOIN sources cs ON cs.id = ce.source_id`
 
 const prefOrder = ` ORDER BY pu.id, CASE WHEN tx.language = p.language THEN 0 ELSE 1 END`
 
@@ -95,18 +108,18 @@ func (s *Service) preferences(ctx context.Context, query string, args ...any) (*
 	now := store.Micros(s.now())
 	for rows.Next() {
 		p := &ledger.Person{}
-		var email, key, def, allowed, lang, name, desc, ctext, kind, basis *string
-		var version, until *int64
+		var email, psrc, psrcName, key, def, allowed, lang, name, desc, ctext, kind, basis, csrc, csrcName *string
+		var version, until, at *int64
 		var erasures, rectifications int
 		if err := rows.Scan(&p.ID, &p.FirstName, &p.LastName, &p.Language, &p.Address.Street, &p.Address.PostalCode, &p.Address.City, &p.Address.Country, &p.Status,
-			&email, &erasures, &rectifications, &key, &def, &allowed, &version, &lang, &name, &desc, &ctext, &kind, &basis, &until); err != nil {
+			&email, &erasures, &rectifications, &psrc, &psrcName, &key, &def, &allowed, &version, &lang, &name, &desc, &ctext, &kind, &basis, &until, &at, &csrc, &csrcName); err != nil {
 			return nil, fmt.Errorf("outreach: preferences: %w", err)
 		}
 		if out == nil {
 			if email != nil {
 				p.Emails = []string{*email}
 			}
-			out = &Preferences{Person: p, OpenErasure: erasures > 0, PendingRectification: rectifications > 0}
+			out = &Preferences{Person: p, OpenErasure: erasures > 0, PendingRectification: rectifications > 0, Source: deref(psrc), SourceName: deref(psrcName)}
 		}
 		if key == nil {
 			continue // no active purpose
@@ -124,6 +137,13 @@ func (s *Service) preferences(ctx context.Context, query string, args ...any) (*
 			if c.State == ledger.Granted && until != nil && *until <= now {
 				c.State = ledger.Expired
 			}
+			if at != nil {
+				c.Since = store.FromMicros(*at)
+			}
+			if c.State == ledger.Expired {
+				c.Since = store.FromMicros(*until)
+			}
+			c.Source, c.SourceName = deref(csrc), deref(csrcName)
 		}
 		c.Granted = c.State == ledger.Granted && c.LegalBasis == ledger.Consent
 		out.Purposes = append(out.Purposes, c)
@@ -135,6 +155,13 @@ func (s *Service) preferences(ctx context.Context, query string, args ...any) (*
 		return nil, ErrInvalidToken
 	}
 	return out, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // Choice is a grant or withdrawal made on the preference page.

@@ -76,6 +76,10 @@ func New(svc *outreach.Service, log *slog.Logger, opts Options) (*Handler, error
 	h.perToken = newLimiter(limits, log, "public/link", opts.PerToken, 2, 20)
 	funcs := template.FuncMap(i18n.TemplateFuncs())
 	funcs["list"] = func(v ...string) []string { return v }
+	funcs["facts"] = func(lang string, p outreach.PurposeChoice) facts {
+		return facts{Lang: lang, Basis: string(p.LegalBasis), State: string(p.State), Purpose: p}
+	}
+	funcs["source"] = sourceName
 	for _, name := range pageNames {
 		for _, lang := range i18n.Languages() {
 			t, err := parsePage(name, lang, funcs)
@@ -178,6 +182,22 @@ func parsePage(name, lang string, funcs template.FuncMap) (*template.Template, e
 		}
 	}
 	return t, nil
+}
+
+// facts is one purpose's legal basis, state and source on the preference
+// page.
+type facts struct {
+	Lang, Basis, State string
+	Purpose            outreach.PurposeChoice
+}
+
+// sourceName is the reader's word for a source: Consento's label for a
+// built-in source, else the name the staff gave it, else its key.
+func sourceName(lang, key, name string) string {
+	if l := i18n.Label(lang, "source", key); l != key || name == "" {
+		return l
+	}
+	return name
 }
 
 // view is what every template gets.

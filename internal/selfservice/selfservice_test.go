@@ -100,7 +100,8 @@ func TestWebFormDoubleOptIn(t *testing.T) {
 		// The confirmation mail: purposes, legal basis, privacy notice and
 		// the personal link.
 		welcome := e.drain(2)[1]
-		if welcome.Header.Get("Subject") != "Your consent with Example Ltd" || !strings.Contains(welcome.Text, "E-marketing (legal basis: consent)") ||
+		if welcome.Header.Get("Subject") != "Your consent with Example Ltd is confirmed" || !strings.Contains(welcome.Text, "Controller: Example Ltd") ||
+			!strings.Contains(welcome.Text, "Legal basis: Consent (Art. 6(1)(a) GDPR)") ||
 			!strings.Contains(welcome.Text, "https://example.com/privacy") || !strings.Contains(welcome.Text, e.srv.URL+"/p/") {
 			t.Fatalf("confirmation mail:\n%s", welcome.Text)
 		}
@@ -148,7 +149,7 @@ func TestPreferencePageGrantAndWithdraw(t *testing.T) {
 		tok := e.token(pid)
 		code, body, h := e.do("GET", "/p/"+tok, nil)
 		if code != 200 || !strings.Contains(body, `<html lang="da">`) || !strings.Contains(body, "Giv samtykke") || !strings.Contains(body, "Salg og service") ||
-			!strings.Contains(body, "opfyldelse af en kontrakt") || strings.Contains(body, "checked") {
+			!strings.Contains(body, "Kontrakt (artikel 6, stk. 1, litra b, i databeskyttelsesforordningen)") || strings.Contains(body, "checked") {
 			t.Fatalf("preference page: %d\n%s", code, body)
 		}
 		if h.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
