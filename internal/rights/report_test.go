@@ -33,7 +33,7 @@ func TestAccessReportInEveryFormat(t *testing.T) {
 		for _, h := range rep.Consents {
 			ev = append(ev, h.Evidence...)
 		}
-		if !strings.Contains(strings.Join(ev, "|"), "file: signup.eml") {
+		if !strings.Contains(strings.Join(ev, "|"), "Datei: signup.eml") {
 			t.Fatalf("evidence list: %v", ev)
 		}
 		for _, format := range []string{"json", "html", "pdf", "xlsx"} {
