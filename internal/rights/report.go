@@ -68,11 +68,11 @@ type ConsentHistory struct {
 
 // Report is everything held about a person (GDPR Art. 15), in their language.
 type Report struct {
-	GeneratedAt     time.Time                `json:"generated_at"`
-	Language        string                   `json:"language"`
-	Controller      string                   `json:"controller,omitempty"`
-	RequestID       int64                    `json:"request_id,omitempty"`
-	Sections        []string                 `json:"sections"`
+	GeneratedAt     time.Time            `json:"generated_at"`
+	Language        string               `json:"language"`
+	Controller      string               `json:"controller,omitempty"`
+	RequestID       int64                `json:"request_id,omitempty"`
+	Sections        []string             `json:"sections"`
 	Person          *ledger.Person       `json:"person,omitempty"`
 	PersonLabels    *PersonLabels        `json:"person_labels,omitempty"`
 	CustomFields    map[string]any       `json:"custom_fields,omitempty"`
