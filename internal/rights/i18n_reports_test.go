@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -312,4 +314,27 @@ func jsonLabels(t *testing.T, b []byte) string {
 		t.Fatal("the JSON has no labels")
 	}
 	return out.String()
+}
+
+// TestWriteReportPDFs writes the German and Danish PDF of the rich person
+// to CONSENTO_REPORT_PDF_DIR, to look at them (skipped otherwise).
+func TestWriteReportPDFs(t *testing.T) {
+	dir := os.Getenv("CONSENTO_REPORT_PDF_DIR")
+	if dir == "" {
+		t.Skip("CONSENTO_REPORT_PDF_DIR not set")
+	}
+	e := newEnv(t, storetest.SQLite)
+	for _, lang := range []string{"de", "da"} {
+		p := e.everything(t, lang)
+		c := e.verifiedCase(t, p.ID, rights.TypeAccess)
+		rep := must[*rights.Report](t)(e.r.Report(e.ctx, officer, c.ID, "pdf"))
+		rep.Controller = "ACME GmbH"
+		b, _, err := rep.Render("pdf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "report-"+lang+".pdf"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
