@@ -386,10 +386,10 @@ func TestNotifyPersonsByMail(t *testing.T) {
 		for _, m := range e.deliver(t, srv, 3) {
 			got[m.To[0]] = m
 		}
-		for _, c := range []struct{ to, subject, greeting, contact, aware string }{
-			{"anna@example.com", "Wichtig: Verletzung des Schutzes Ihrer personenbezogenen Daten", "Guten Tag Anna", "Datenschutzbeauftragten", "20.11.2026"},
-			{"bo@example.dk", "Vigtigt: brud på sikkerheden omkring dine personoplysninger", "Kære Bo", "databeskyttelsesrådgiver", "20.11.2026"},
-			{"cleo@example.org", "Important: a breach of security concerning your personal data", "Dear Cleo", "data protection officer", "20 Nov 2026"},
+		for _, c := range []struct{ to, subject, greeting, contact string }{
+			{"anna@example.com", "Wichtig: Verletzung des Schutzes Ihrer personenbezogenen Daten", "Guten Tag Anna", "Datenschutzbeauftragten"},
+			{"bo@example.dk", "Vigtigt: brud på sikkerheden omkring dine personoplysninger", "Kære Bo", "databeskyttelsesrådgiver"},
+			{"cleo@example.org", "Important: a breach of security concerning your personal data", "Dear Cleo", "data protection officer"},
 		} {
 			m, ok := got[c.to]
 			if !ok {
@@ -400,7 +400,7 @@ func TestNotifyPersonsByMail(t *testing.T) {
 				t.Errorf("%s: subject %q", c.to, subject)
 			}
 			for _, want := range []string{c.greeting, c.contact, "A laptop with the customer list was stolen", "Phishing mails and misuse", "we reset all passwords",
-				"Dana Schutz, dpo@example.com", c.aware, "Beispiel GmbH"} {
+				"Dana Schutz, dpo@example.com", "2026-11-20", "Beispiel GmbH"} {
 				if !strings.Contains(m.Text, want) {
 					t.Errorf("%s: the text lacks %q:\n%s", c.to, want, m.Text)
 				}

@@ -126,7 +126,7 @@ func (s *Service) NotifyPersons(ctx context.Context, actor audit.Actor, id int64
 				name = a.Name
 			}
 			data := map[string]any{"Name": name, "Title": b.Title, "Nature": b.Description, "Consequences": b.Consequences, "Measures": b.Measures,
-				"DPOContact": b.DPOContact, "Controller": s.controller, "AwareOn": i18n.Date(lang, b.AwareAt), "DataCategories": CategoryList(lang, b.DataCategories)}
+				"DPOContact": b.DPOContact, "Controller": s.controller, "AwareOn": b.AwareAt.Format("2006-01-02"), "DataCategories": CategoryList(lang, b.DataCategories)}
 			mid, err := mail.Enqueue(tx, mail.Message{Template: NoticeTemplate, Language: lang, PersonID: a.PersonID, To: a.Email, Data: data})
 			if err != nil {
 				return fmt.Errorf("breach: notice mail: %w", err)

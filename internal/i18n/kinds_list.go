@@ -23,7 +23,7 @@ var kinds = map[string][]string{
 	"record_kind":         {"invoice", "order"},
 	"relationship_kind":   {"assistant", "colleague", "family", "manager", "other", "referral"},
 	"retention_action":    {"anonymize", "delete"},
-	"sensitive_field":     {"bank_account", "national_id"},
+	"sensitive_field":     {"bank_account", "health_data", "national_id"},
 	"source":              {"api", "business_card", "chat", "customer_portal", "email", "erasure", "event", "expiry", "import", "phone", "retention", "self_service", "staff_entry", "web_form"},
 	"traffic_light":       {"green", "red", "yellow"},
 	"webhook_state":       {"delivered", "failed", "pending"},
