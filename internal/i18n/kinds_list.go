@@ -18,11 +18,13 @@ var kinds = map[string][]string{
 	"legal_basis_article": {"consent", "contract", "explicit_consent", "legal_obligation", "legitimate_interests", "public_task", "vital_interests"},
 	"mail_state":          {"captured", "dead", "queued", "sending", "sent"},
 	"person_status":       {"active", "anonymized", "restricted"},
+	"phone_kind":          {"fax", "home", "mobile", "other", "work"},
 	"recipient_kind":      {"controller", "processor", "third_country"},
 	"record_kind":         {"invoice", "order"},
 	"relationship_kind":   {"assistant", "colleague", "family", "manager", "other", "referral"},
 	"retention_action":    {"anonymize", "delete"},
 	"sensitive_field":     {"bank_account", "health_data", "national_id"},
 	"source":              {"api", "business_card", "chat", "customer_portal", "email", "erasure", "event", "expiry", "import", "phone", "retention", "self_service", "staff_entry", "web_form"},
+	"traffic_light":       {"green", "red", "yellow"},
 	"webhook_state":       {"delivered", "failed", "pending"},
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 )
 
@@ -36,6 +38,9 @@ type PortablePerson struct {
 	Address      ledger.Address `json:"address"`
 	Language     string         `json:"language"`
 	CustomFields map[string]any `json:"custom_fields"`
+
+	// CustomFieldNames names each custom field in the person's language.
+	CustomFieldNames map[string]string `json:"custom_field_names,omitempty"`
 }
 
 // PortableConsent is one consent decision of the person.
@@ -44,6 +49,10 @@ type PortableConsent struct {
 	Decision   string    `json:"decision"`
 	LegalBasis string    `json:"legal_basis"`
 	At         time.Time `json:"at"`
+
+	PurposeName     string `json:"purpose_name"`
+	DecisionLabel   string `json:"decision_label"`
+	LegalBasisLabel string `json:"legal_basis_label"`
 }
 
 // PortableNote is an exchange with the person (call, meeting, e-mail).
@@ -52,6 +61,8 @@ type PortableNote struct {
 	At      time.Time `json:"at"`
 	Subject string    `json:"subject"`
 	Body    string    `json:"body"`
+
+	KindLabel string `json:"kind_label"`
 }
 
 // Portability gathers the Art. 20 export of a verified portability
@@ -98,15 +109,36 @@ func (s *Service) portableOf(ctx context.Context, p *ledger.Person) (*Portable, 
 	pid := p.ID
 	out := &Portable{Schema: PortabilitySchema, GeneratedAt: s.now().Truncate(time.Second), Consents: []PortableConsent{}, Activities: []PortableNote{},
 		Person: PortablePerson{FirstName: p.FirstName, LastName: p.LastName, Emails: p.Emails, Phones: p.Phones, Address: p.Address, Language: p.Language, CustomFields: p.Custom}}
+	lang := p.Language
+	if len(p.Custom) > 0 {
+		fields, err := s.labelFields(ctx, lang, p)
+		if err != nil {
+			return nil, err
+		}
+		out.Person.CustomFieldNames = make(map[string]string, len(fields))
+		for _, f := range fields {
+			out.Person.CustomFieldNames[f.Key] = f.Label
+		}
+	}
 	evs, err := s.ledger.History(ctx, pid, "")
 	if err != nil {
 		return nil, err
+	}
+	purposes, err := s.ledger.Purposes(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]*ledger.Purpose, len(purposes))
+	for _, pu := range purposes {
+		byKey[pu.Key] = pu
 	}
 	for _, ev := range evs {
 		if ev.Actor.Type != "subject" && !ev.LegalBasis.IsConsent() {
 			continue // not the person's own decision
 		}
-		out.Consents = append(out.Consents, PortableConsent{Purpose: ev.Purpose, Decision: string(ev.Kind), LegalBasis: string(ev.LegalBasis), At: ev.OccurredAt})
+		out.Consents = append(out.Consents, PortableConsent{Purpose: ev.Purpose, Decision: string(ev.Kind), LegalBasis: string(ev.LegalBasis), At: ev.OccurredAt,
+			PurposeName: purposeName(lang, byKey[ev.Purpose], ev.Purpose), DecisionLabel: i18n.Label(lang, "consent_state", string(ev.Kind)),
+			LegalBasisLabel: basisLabel(lang, string(ev.LegalBasis))})
 	}
 	acts, err := s.records.Activities(ctx, pid)
 	if err != nil {
@@ -116,37 +148,58 @@ func (s *Service) portableOf(ctx context.Context, p *ledger.Person) (*Portable, 
 		if a.Kind == "note" {
 			continue // the controller's own notes are not provided by the person
 		}
-		out.Activities = append(out.Activities, PortableNote{Kind: a.Kind, At: a.OccurredAt, Subject: a.Subject, Body: a.Body})
+		out.Activities = append(out.Activities, PortableNote{Kind: a.Kind, At: a.OccurredAt, Subject: a.Subject, Body: a.Body, KindLabel: i18n.Label(lang, "activity_kind", a.Kind)})
 	}
 	return out, nil
 }
 
-// WriteCSV writes the export as one CSV table: section, field, value, at.
+// WriteCSV writes the export as one CSV table for the person to read in a
+// spreadsheet: section, field, value, time, every header, section, field
+// name, value and time in the person's language (the JSON export keeps
+// the stable keys and RFC 3339 times for programs).
 func (p *Portable) WriteCSV(w io.Writer) error {
+	lang := p.Person.Language
+	t := func(key string) string { return i18n.T(lang, key) }
+	sec := func(s string) string { return t("portability.section." + s) }
+	fld := func(s string) string { return t("portability.field." + s) }
+	person := sec("person")
 	cw := csv.NewWriter(w)
-	rows := [][]string{{"section", "field", "value", "at"},
-		{"person", "first_name", p.Person.FirstName, ""}, {"person", "last_name", p.Person.LastName, ""}}
+	rows := [][]string{{t("portability.csv.section"), t("portability.csv.field"), t("portability.csv.value"), t("portability.csv.at")},
+		{person, fld("first_name"), p.Person.FirstName, ""}, {person, fld("last_name"), p.Person.LastName, ""}}
 	for _, e := range p.Person.Emails {
-		rows = append(rows, []string{"person", "email", e, ""})
+		rows = append(rows, []string{person, fld("email"), e, ""})
 	}
 	for _, ph := range p.Person.Phones {
-		rows = append(rows, []string{"person", "phone", ph.Number, ""})
+		rows = append(rows, []string{person, fld("phone"), ph.Number, ""})
 	}
 	a := p.Person.Address
-	rows = append(rows, []string{"person", "street", a.Street, ""}, []string{"person", "postal_code", a.PostalCode, ""},
-		[]string{"person", "city", a.City, ""}, []string{"person", "country", a.Country, ""}, []string{"person", "language", p.Person.Language, ""})
-	for k, v := range p.Person.CustomFields {
-		rows = append(rows, []string{"custom_field", k, fmt.Sprint(v), ""})
+	rows = append(rows, []string{person, fld("street"), a.Street, ""}, []string{person, fld("postal_code"), a.PostalCode, ""},
+		[]string{person, fld("city"), a.City, ""}, []string{person, fld("country"), a.Country, ""}, []string{person, fld("language"), languageName(p.Person.Language), ""})
+	keys := make([]string, 0, len(p.Person.CustomFields))
+	for k := range p.Person.CustomFields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		name := p.Person.CustomFieldNames[k]
+		if name == "" {
+			name = k
+		}
+		rows = append(rows, []string{sec("custom_field"), name, fieldValue(lang, "", p.Person.CustomFields[k]), ""})
 	}
 	for _, c := range p.Consents {
-		rows = append(rows, []string{"consent", c.Purpose, c.Decision, c.At.Format(time.RFC3339)})
+		v := c.DecisionLabel
+		if c.LegalBasisLabel != "" {
+			v += " · " + c.LegalBasisLabel
+		}
+		rows = append(rows, []string{sec("consent"), c.PurposeName, v, i18n.DateTime(lang, c.At)})
 	}
 	for _, n := range p.Activities {
 		v := n.Subject
 		if n.Body != "" {
 			v += ": " + n.Body
 		}
-		rows = append(rows, []string{"activity", n.Kind, v, n.At.Format(time.RFC3339)})
+		rows = append(rows, []string{sec("activity"), n.KindLabel, v, i18n.DateTime(lang, n.At)})
 	}
 	for _, r := range rows {
 		for i, f := range r {

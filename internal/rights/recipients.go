@@ -356,6 +356,9 @@ type ReportRecipient struct {
 	Kind     string   `json:"kind"`
 	Country  string   `json:"country,omitempty"`
 	Purposes []string `json:"purposes"`
+
+	KindLabel    string   `json:"kind_label"`
+	PurposeNames []string `json:"purpose_names"`
 }
 
 // KindLabel names a kind of recipient in lang (English when unknown):
@@ -368,13 +371,13 @@ func KindLabel(lang, kind string) string {
 func (r *Report) recipientLines() []string {
 	out := make([]string, 0, len(r.Recipients))
 	for _, x := range r.Recipients {
-		s := x.Name + " (" + KindLabel(r.Language, x.Kind)
+		s := x.Name + " (" + x.KindLabel
 		if x.Country != "" {
 			s += ", " + x.Country
 		}
 		s += ")"
-		if len(x.Purposes) > 0 {
-			s += ": " + strings.Join(x.Purposes, ", ")
+		if len(x.PurposeNames) > 0 {
+			s += ": " + strings.Join(x.PurposeNames, ", ")
 		}
 		out = append(out, s)
 	}
@@ -393,14 +396,29 @@ func orNoneList(lang string, v []string) string {
 func (r *Report) RecipientLines() []string { return r.recipientLines() }
 
 // reportRecipients names the recipients of the person's data for the report.
-func (s *Service) reportRecipients(ctx context.Context, pid int64) ([]ReportRecipient, error) {
+func (s *Service) reportRecipients(ctx context.Context, lang string, pid int64) ([]ReportRecipient, error) {
 	rs, err := s.PersonRecipients(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
 	out := []ReportRecipient{}
+	if len(rs) == 0 {
+		return out, nil
+	}
+	purposes, err := s.ledger.Purposes(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]*ledger.Purpose, len(purposes))
+	for _, pu := range purposes {
+		byKey[pu.Key] = pu
+	}
 	for _, r := range rs {
-		out = append(out, ReportRecipient{Name: r.Name, Kind: r.Kind, Country: r.Country, Purposes: r.Purposes})
+		names := make([]string, len(r.Purposes))
+		for i, k := range r.Purposes {
+			names[i] = purposeName(lang, byKey[k], k)
+		}
+		out = append(out, ReportRecipient{Name: r.Name, Kind: r.Kind, Country: r.Country, Purposes: r.Purposes, KindLabel: KindLabel(lang, r.Kind), PurposeNames: names})
 	}
 	return out, nil
 }

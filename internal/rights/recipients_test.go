@@ -135,7 +135,7 @@ func TestReportListsRecipientsOfThePersonsPurposes(t *testing.T) {
 						cell = r[1]
 					}
 				}
-				if cell != "Newsletter Mailer GmbH (Auftragsverarbeiter, DE): e_marketing" {
+				if cell != "Newsletter Mailer GmbH (Auftragsverarbeiter, DE): E-Marketing" {
 					t.Fatalf("xlsx recipients: %q", cell)
 				}
 				continue

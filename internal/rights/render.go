@@ -7,30 +7,32 @@ import (
 	"html/template"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/consento/consento/internal/i18n"
 )
 
 //go:embed templates/report.html
 var reportFS embed.FS
 
-var reportTmpl = template.Must(template.New("report.html").Funcs(template.FuncMap{"amount": amount}).ParseFS(reportFS, "templates/report.html"))
-
-func amount(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
-}
+var reportTmpl = template.Must(template.New("report.html").Funcs(template.FuncMap(i18n.TemplateFuncs())).ParseFS(reportFS, "templates/report.html"))
 
 type reportView struct{ R *Report }
 
 func (v reportView) L(key string) string { return Label(v.R.Language, key) }
+
+// Lang is the report's language, for the template functions.
+func (v reportView) Lang() string { return v.R.Language }
+
+// PersonLabels are the person's codes in the reader's words.
+func (v reportView) PersonLabels() *PersonLabels { return v.R.personLabels() }
+
+// Size is a file size in the reader's words.
+func (v reportView) Size(n int64) string { return sizeLabel(v.R.Language, n) }
 
 // WriteHTML renders the report as one HTML document.
 func (r *Report) WriteHTML(w io.Writer) error {
@@ -58,7 +60,12 @@ func dejaVu() []byte {
 }
 
 // WritePDF renders the report as a readable A4 PDF in the person's language.
-func (r *Report) WritePDF(w io.Writer) error {
+func (r *Report) WritePDF(w io.Writer) error { return r.writePDF(w, nil) }
+
+// writePDF renders the PDF; every text it puts on a page also goes to
+// seen when that is not nil (the tests read what the reader reads).
+func (r *Report) writePDF(w io.Writer, seen func(string)) error {
+	lang := r.Language
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetAutoPageBreak(true, 15)
 	pdf.SetMargins(18, 18, 18)
@@ -71,7 +78,14 @@ func (r *Report) WritePDF(w io.Writer) error {
 	} else {
 		tr = pdf.UnicodeTranslatorFromDescriptor("")
 	}
-	pdf.SetTitle(Label(r.Language, "title"), true)
+	put := func(s string) string {
+		if seen != nil {
+			seen(s)
+		}
+		return tr(s)
+	}
+	pdf.SetTitle(Label(lang, "title"), true)
+	pdf.SetLang(lang)
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
@@ -79,64 +93,59 @@ func (r *Report) WritePDF(w io.Writer) error {
 		pdf.CellFormat(0, 5, fmt.Sprintf("%d / {nb}", pdf.PageNo()), "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
-	L := func(k string) string { return tr(Label(r.Language, k)) }
 	h1 := func(s string) {
 		pdf.SetFont(family, "B", 15)
-		pdf.MultiCell(0, 7, s, "", "L", false)
+		pdf.MultiCell(0, 7, put(s), "", "L", false)
 		pdf.Ln(2)
 	}
-	h2 := func(s string) {
+	h2 := func(key string) {
 		pdf.Ln(3)
 		pdf.SetFont(family, "B", 12)
-		pdf.MultiCell(0, 6, s, "", "L", false)
+		pdf.MultiCell(0, 6, put(Label(lang, key)), "", "L", false)
 		pdf.SetFont(family, "", 9.5)
 	}
-	line := func(s string) { pdf.MultiCell(0, 4.8, tr(s), "", "L", false) }
+	line := func(s string) { pdf.MultiCell(0, 4.8, put(s), "", "L", false) }
 	kv := func(k, v string) {
 		if strings.TrimSpace(v) == "" {
 			return
 		}
-		line(Label(r.Language, k) + ": " + v)
+		line(Label(lang, k) + ": " + v)
 	}
-	h1(L("title"))
+	h1(Label(lang, "title"))
 	pdf.SetFont(family, "", 9.5)
-	gen := Label(r.Language, "generated") + ": " + r.GeneratedAt.Format("2006-01-02 15:04 UTC")
+	gen := Label(lang, "generated") + ": " + i18n.DateTime(lang, r.GeneratedAt)
 	if r.Controller != "" {
-		gen = r.Controller + " · " + gen
+		gen = Label(lang, "controller") + ": " + r.Controller + " · " + gen
 	}
 	line(gen)
 	if p := r.Person; p != nil {
-		h2(L("person"))
+		pl := r.personLabels()
+		h2("person")
 		kv("name", strings.TrimSpace(p.FirstName+" "+p.LastName))
 		kv("emails", strings.Join(p.Emails, ", "))
-		var phones []string
-		for _, ph := range p.Phones {
-			phones = append(phones, strings.TrimSpace(ph.Number+" "+ph.Kind))
-		}
-		kv("phones", strings.Join(phones, ", "))
+		kv("phones", strings.Join(pl.Phones, ", "))
 		kv("address", strings.Join(nonEmpty(p.Address.Street, strings.TrimSpace(p.Address.PostalCode+" "+p.Address.City), p.Address.Country), ", "))
-		kv("language", p.Language)
-		kv("status", p.Status)
+		kv("language", pl.Language)
+		kv("status", pl.Status)
 	}
-	if len(r.CustomFields) > 0 {
-		h2(L("custom_fields"))
-		keys := make([]string, 0, len(r.CustomFields))
-		for k := range r.CustomFields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			line(fmt.Sprintf("%s: %v", k, r.CustomFields[k]))
+	if len(r.Fields) > 0 {
+		h2("custom_fields")
+		for _, f := range r.Fields {
+			line(f.Label + ": " + f.Value)
 		}
 	}
 	if r.Organisation != nil {
-		h2(L("organisation"))
+		h2("organisation")
 		line(r.Organisation.Name)
 	}
 	if len(r.Purposes) > 0 {
-		h2(L("purposes"))
+		h2("purposes")
 		for _, p := range r.Purposes {
-			s := fmt.Sprintf("%s: %s · %s %s · %s %d", p.Name, p.State, p.LegalBasis, p.Article, Label(r.Language, "retention"), p.RetentionDays)
+			s := p.Name + ": " + p.StateLabel
+			if p.LegalBasisLabel != "" {
+				s += " · " + p.LegalBasisLabel
+			}
+			s += " · " + Label(lang, "retention") + ": " + p.RetentionLabel
 			if p.Description != "" {
 				s += "\n" + p.Description
 			}
@@ -144,11 +153,14 @@ func (r *Report) WritePDF(w io.Writer) error {
 		}
 	}
 	if len(r.Consents) > 0 {
-		h2(L("consents"))
+		h2("consents")
 		for _, c := range r.Consents {
-			s := fmt.Sprintf("%s  %s  %s (%s)", c.At.Format("2006-01-02 15:04"), c.Purpose, c.Kind, c.LegalBasis)
-			if c.Source != "" {
-				s += " · " + c.Source
+			s := i18n.DateTime(lang, c.At) + " · " + c.PurposeName + " · " + c.KindLabel
+			if c.LegalBasisLabel != "" {
+				s += " · " + c.LegalBasisLabel
+			}
+			if c.SourceLabel != "" {
+				s += " · " + Label(lang, "source") + ": " + c.SourceLabel
 			}
 			if len(c.Evidence) > 0 {
 				s += " · " + strings.Join(c.Evidence, "; ")
@@ -156,39 +168,46 @@ func (r *Report) WritePDF(w io.Writer) error {
 			line(s)
 		}
 	}
-	h2(L("sources"))
-	line(orNone(r.Language, r.Sources))
-	h2(L("recipients"))
-	line(orNoneList(r.Language, r.recipientLines()))
+	h2("sources")
+	line(orNone(lang, r.SourceLabels))
+	h2("recipients")
+	line(orNoneList(lang, r.recipientLines()))
 	if len(r.Activities) > 0 {
-		h2(L("activities"))
+		h2("activities")
 		for _, a := range r.Activities {
-			s := fmt.Sprintf("%s  %s  %s", a.OccurredAt.Format("2006-01-02 15:04"), a.Kind, a.Subject)
+			s := i18n.DateTime(lang, a.OccurredAt) + " · " + a.KindLabel + " · " + a.Subject
 			if a.Body != "" {
 				s += ": " + a.Body
 			}
-			line(s + " · " + a.Author)
+			if a.Author != "" {
+				s += " · " + Label(lang, "author") + ": " + a.Author
+			}
+			line(s)
 		}
 	}
 	if len(r.Documents) > 0 {
-		h2(L("documents"))
+		h2("documents")
 		for _, d := range r.Documents {
-			line(fmt.Sprintf("%s (%s, %d bytes) %s", d.Filename, d.MediaType, d.Size, d.CreatedAt.Format("2006-01-02")))
+			line(d.Filename + " (" + d.MediaType + ", " + sizeLabel(lang, d.Size) + ") " + i18n.Date(lang, d.CreatedAt))
 		}
 	}
 	if len(r.Relationships) > 0 {
-		h2(L("relationships"))
+		h2("relationships")
 		for _, x := range r.Relationships {
-			line(fmt.Sprintf("%s: %d – %d", x.Kind, x.PersonID, x.OtherID))
+			line(x.KindLabel + ": " + x.OtherName)
 		}
 	}
 	if len(r.BusinessRecords) > 0 {
-		h2(L("business_records"))
+		h2("business_records")
 		for _, b := range r.BusinessRecords {
-			line(fmt.Sprintf("%s %s  %s  %s %s", b.Kind, b.Number, b.IssuedOn, amount(b.AmountCents), b.Currency))
+			s := b.KindLabel + " " + b.Number + " · " + b.IssuedLabel + " · " + b.AmountLabel
+			if b.Description != "" {
+				s += " · " + b.Description
+			}
+			line(s)
 		}
 	}
-	h2(L("rights"))
+	h2("rights")
 	for _, t := range r.Rights {
 		line(t)
 		pdf.Ln(1)
@@ -199,6 +218,18 @@ func (r *Report) WritePDF(w io.Writer) error {
 	return pdf.Output(w)
 }
 
+// personLabels are the person's codes in the reader's words (worked out
+// here for a report made before they were part of it).
+func (r *Report) personLabels() *PersonLabels {
+	if r.PersonLabels != nil {
+		return r.PersonLabels
+	}
+	if r.Person == nil {
+		return &PersonLabels{}
+	}
+	return labelPerson(r.Language, r.Person)
+}
+
 func orNone(lang string, v []string) string {
 	if len(v) == 0 {
 		return Label(lang, "none")
@@ -206,13 +237,19 @@ func orNone(lang string, v []string) string {
 	return strings.Join(v, ", ")
 }
 
-// WriteXLSX renders the report as a workbook, one sheet per section.
+// WriteXLSX renders the report as a workbook, one sheet per section, every
+// header and value in the person's language.
 func (r *Report) WriteXLSX(w io.Writer) error {
+	lang := r.Language
 	f := excelize.NewFile()
 	defer f.Close()
-	L := func(k string) string { return Label(r.Language, k) }
+	L := func(k string) string { return Label(lang, k) }
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
 	sheets := 0
-	sheet := func(name string, header []any, rows [][]any) error {
+	sheet := func(name string, header []any, widths []float64, rows [][]any) error {
 		name = sheetName(name)
 		if sheets == 0 {
 			if err := f.SetSheetName("Sheet1", name); err != nil {
@@ -222,11 +259,17 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 			return err
 		}
 		sheets++
+		for i, wd := range widths {
+			col, _ := excelize.ColumnNumberToName(i + 1)
+			if err := f.SetColWidth(name, col, col, wd); err != nil {
+				return err
+			}
+		}
 		sw, err := f.NewStreamWriter(name)
 		if err != nil {
 			return err
 		}
-		if err := sw.SetRow("A1", header); err != nil {
+		if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: bold}); err != nil {
 			return err
 		}
 		for i, row := range rows {
@@ -239,65 +282,79 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	}
 	var rows [][]any
 	if p := r.Person; p != nil {
+		pl := r.personLabels()
 		rows = append(rows, []any{L("name"), strings.TrimSpace(p.FirstName + " " + p.LastName)}, []any{L("emails"), strings.Join(p.Emails, ", ")})
-		for _, ph := range p.Phones {
-			rows = append(rows, []any{L("phones"), ph.Number})
+		for _, ph := range pl.Phones {
+			rows = append(rows, []any{L("phones"), ph})
 		}
 		rows = append(rows, []any{L("address"), strings.Join(nonEmpty(p.Address.Street, p.Address.PostalCode, p.Address.City, p.Address.Country), ", ")},
-			[]any{L("language"), p.Language}, []any{L("status"), p.Status})
+			[]any{L("language"), pl.Language}, []any{L("status"), pl.Status})
 	}
-	for k, v := range r.CustomFields {
-		rows = append(rows, []any{k, fmt.Sprint(v)})
+	for _, fl := range r.Fields {
+		rows = append(rows, []any{fl.Label, fl.Value})
 	}
 	if r.Organisation != nil {
 		rows = append(rows, []any{L("organisation"), r.Organisation.Name})
 	}
-	rows = append(rows, []any{L("sources"), orNone(r.Language, r.Sources)}, []any{L("recipients"), orNoneList(r.Language, r.recipientLines())}, []any{L("generated"), r.GeneratedAt.Format("2006-01-02 15:04 UTC")})
-	if err := sheet(L("person"), []any{L("person"), ""}, rows); err != nil {
+	rows = append(rows, []any{L("sources"), orNone(lang, r.SourceLabels)}, []any{L("recipients"), orNoneList(lang, r.recipientLines())})
+	if r.Controller != "" {
+		rows = append(rows, []any{L("controller"), r.Controller})
+	}
+	rows = append(rows, []any{L("generated"), i18n.DateTime(lang, r.GeneratedAt)})
+	if err := sheet(L("person"), []any{L("field"), L("value")}, []float64{28, 60}, rows); err != nil {
 		return err
 	}
 	if len(r.Purposes) > 0 {
 		rows = rows[:0]
 		for _, p := range r.Purposes {
-			rows = append(rows, []any{p.Name, p.Description, p.State, p.LegalBasis, p.Article, p.RetentionDays})
+			rows = append(rows, []any{p.Name, p.Description, p.StateLabel, p.LegalBasisLabel, p.RetentionLabel})
 		}
-		if err := sheet(L("purposes"), []any{L("purpose"), "", L("state"), L("basis"), "", L("retention")}, rows); err != nil {
+		if err := sheet(L("purposes"), []any{L("purpose"), L("purpose_description"), L("state"), L("basis"), L("retention")}, []float64{28, 48, 16, 48, 20}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.Consents) > 0 {
 		rows = rows[:0]
 		for _, c := range r.Consents {
-			rows = append(rows, []any{c.At.Format("2006-01-02 15:04"), c.Purpose, c.Kind, c.LegalBasis, c.Source, strings.Join(c.Evidence, "; ")})
+			rows = append(rows, []any{i18n.DateTime(lang, c.At), c.PurposeName, c.KindLabel, c.LegalBasisLabel, c.SourceLabel, strings.Join(c.Evidence, "; ")})
 		}
-		if err := sheet(L("consents"), []any{L("when"), L("purpose"), L("event"), L("basis"), L("source"), L("evidence")}, rows); err != nil {
+		if err := sheet(L("consents"), []any{L("when"), L("purpose"), L("event"), L("basis"), L("source"), L("evidence")}, []float64{22, 28, 16, 48, 22, 48}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.Activities) > 0 {
 		rows = rows[:0]
 		for _, a := range r.Activities {
-			rows = append(rows, []any{a.OccurredAt.Format("2006-01-02 15:04"), a.Kind, a.Subject, a.Body, a.Author})
+			rows = append(rows, []any{i18n.DateTime(lang, a.OccurredAt), a.KindLabel, a.Subject, a.Body, a.Author})
 		}
-		if err := sheet(L("activities"), []any{L("when"), L("kind"), L("subject"), "", L("author")}, rows); err != nil {
+		if err := sheet(L("activities"), []any{L("when"), L("kind"), L("subject"), L("body"), L("author")}, []float64{22, 14, 32, 48, 20}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.Documents) > 0 {
 		rows = rows[:0]
 		for _, d := range r.Documents {
-			rows = append(rows, []any{d.Filename, d.MediaType, d.Size, d.CreatedAt.Format("2006-01-02")})
+			rows = append(rows, []any{d.Filename, d.MediaType, sizeLabel(lang, d.Size), i18n.Date(lang, d.CreatedAt)})
 		}
-		if err := sheet(L("documents"), []any{L("file"), "", L("size"), L("date")}, rows); err != nil {
+		if err := sheet(L("documents"), []any{L("file"), L("media_type"), L("size"), L("date")}, []float64{36, 20, 16, 14}, rows); err != nil {
+			return err
+		}
+	}
+	if len(r.Relationships) > 0 {
+		rows = rows[:0]
+		for _, x := range r.Relationships {
+			rows = append(rows, []any{x.KindLabel, x.OtherName})
+		}
+		if err := sheet(L("relationships"), []any{L("kind"), L("name")}, []float64{24, 36}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.BusinessRecords) > 0 {
 		rows = rows[:0]
 		for _, b := range r.BusinessRecords {
-			rows = append(rows, []any{b.Kind, b.Number, b.IssuedOn, amount(b.AmountCents), b.Currency})
+			rows = append(rows, []any{b.KindLabel, b.Number, b.IssuedLabel, b.AmountLabel, b.Description})
 		}
-		if err := sheet(L("business_records"), []any{L("kind"), L("number"), L("date"), L("amount"), ""}, rows); err != nil {
+		if err := sheet(L("business_records"), []any{L("kind"), L("number"), L("date"), L("amount"), L("subject")}, []float64{14, 18, 14, 16, 48}, rows); err != nil {
 			return err
 		}
 	}
@@ -305,7 +362,7 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	for _, t := range r.Rights {
 		rows = append(rows, []any{t})
 	}
-	if err := sheet(L("rights"), []any{L("rights")}, rows); err != nil {
+	if err := sheet(L("rights"), []any{L("rights")}, []float64{120}, rows); err != nil {
 		return err
 	}
 	return f.Write(w)

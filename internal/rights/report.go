@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consento/consento/internal/audit"
+	"github.com/consento/consento/internal/i18n"
 	"github.com/consento/consento/internal/ledger"
 	"github.com/consento/consento/internal/records"
 	"github.com/consento/consento/internal/store"
@@ -43,6 +44,10 @@ type PurposeInfo struct {
 	LegalBasis    string `json:"legal_basis,omitempty"`
 	Article       string `json:"article,omitempty"`
 	RetentionDays int    `json:"retention_days"`
+
+	StateLabel      string `json:"state_label"`
+	LegalBasisLabel string `json:"legal_basis_label,omitempty"`
+	RetentionLabel  string `json:"retention_label"`
 }
 
 // ConsentHistory is one consent event as the report lists it, with the
@@ -54,27 +59,35 @@ type ConsentHistory struct {
 	Source     string    `json:"source,omitempty"`
 	At         time.Time `json:"at"`
 	Evidence   []string  `json:"evidence,omitempty"`
+
+	PurposeName     string `json:"purpose_name"`
+	KindLabel       string `json:"kind_label"`
+	LegalBasisLabel string `json:"legal_basis_label,omitempty"`
+	SourceLabel     string `json:"source_label,omitempty"`
 }
 
 // Report is everything held about a person (GDPR Art. 15), in their language.
 type Report struct {
-	GeneratedAt     time.Time                `json:"generated_at"`
-	Language        string                   `json:"language"`
-	Controller      string                   `json:"controller,omitempty"`
-	RequestID       int64                    `json:"request_id,omitempty"`
-	Sections        []string                 `json:"sections"`
-	Person          *ledger.Person           `json:"person,omitempty"`
-	CustomFields    map[string]any           `json:"custom_fields,omitempty"`
-	Organisation    *ledger.Organisation     `json:"organisation,omitempty"`
-	Purposes        []PurposeInfo            `json:"purposes,omitempty"`
-	Consents        []ConsentHistory         `json:"consent_history,omitempty"`
-	Sources         []string                 `json:"sources,omitempty"`
-	Recipients      []ReportRecipient        `json:"recipients"`
-	Activities      []records.Activity       `json:"activities,omitempty"`
-	Documents       []records.Document       `json:"documents,omitempty"`
-	Relationships   []records.Relationship   `json:"relationships,omitempty"`
-	BusinessRecords []records.BusinessRecord `json:"business_records,omitempty"`
-	Rights          []string                 `json:"your_rights"`
+	GeneratedAt     time.Time            `json:"generated_at"`
+	Language        string               `json:"language"`
+	Controller      string               `json:"controller,omitempty"`
+	RequestID       int64                `json:"request_id,omitempty"`
+	Sections        []string             `json:"sections"`
+	Person          *ledger.Person       `json:"person,omitempty"`
+	PersonLabels    *PersonLabels        `json:"person_labels,omitempty"`
+	CustomFields    map[string]any       `json:"custom_fields,omitempty"`
+	Fields          []ReportField        `json:"custom_field_labels,omitempty"`
+	Organisation    *ledger.Organisation `json:"organisation,omitempty"`
+	Purposes        []PurposeInfo        `json:"purposes,omitempty"`
+	Consents        []ConsentHistory     `json:"consent_history,omitempty"`
+	Sources         []string             `json:"sources,omitempty"`
+	SourceLabels    []string             `json:"source_labels,omitempty"`
+	Recipients      []ReportRecipient    `json:"recipients"`
+	Activities      []ReportActivity     `json:"activities,omitempty"`
+	Documents       []records.Document   `json:"documents,omitempty"`
+	Relationships   []ReportRelationship `json:"relationships,omitempty"`
+	BusinessRecords []ReportRecord       `json:"business_records,omitempty"`
+	Rights          []string             `json:"your_rights"`
 }
 
 // ReportSections returns the sections staff chose for reports.
@@ -184,16 +197,23 @@ func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, erro
 		return nil, err
 	}
 	on := func(x string) bool { return slices.Contains(sections, x) }
-	rep := &Report{GeneratedAt: s.now().Truncate(time.Second), Language: p.Language, Sections: sections, Rights: RightsText(p.Language)}
+	lang := p.Language
+	rep := &Report{GeneratedAt: s.now().Truncate(time.Second), Language: lang, Sections: sections, Rights: RightsText(lang)}
 	if on(SectionPerson) {
 		cp := *p
 		if !on(SectionCustom) {
 			cp.Custom = map[string]any{}
 		}
 		rep.Person = &cp
+		rep.PersonLabels = labelPerson(lang, p)
 	}
-	if on(SectionCustom) && len(p.Custom) > 0 {
-		rep.CustomFields = p.Custom
+	if on(SectionCustom) && (len(p.Custom) > 0 || len(p.Sensitive) > 0) {
+		if len(p.Custom) > 0 {
+			rep.CustomFields = p.Custom
+		}
+		if rep.Fields, err = s.labelFields(ctx, lang, p); err != nil {
+			return nil, err
+		}
 	}
 	if on(SectionOrganisation) && p.OrganisationID != nil {
 		if rep.Organisation, err = s.ledger.Organisation(ctx, *p.OrganisationID); err != nil {
@@ -213,6 +233,10 @@ func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, erro
 		for _, pu := range purposes {
 			byKey[pu.Key] = pu
 		}
+		names, err := s.sourceNames(ctx, lang)
+		if err != nil {
+			return nil, err
+		}
 		srcs := map[string]bool{}
 		if on(SectionPurposes) {
 			for _, st := range states {
@@ -220,8 +244,9 @@ func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, erro
 				if pu == nil || (st.State == "none" && pu.Archived) {
 					continue
 				}
-				info := PurposeInfo{Key: pu.Key, State: string(st.State), LegalBasis: string(st.LegalBasis), Article: st.LegalBasis.Article(), RetentionDays: pu.RetentionDays}
-				if t, ok := pu.Texts[p.Language]; ok {
+				info := PurposeInfo{Key: pu.Key, State: string(st.State), LegalBasis: string(st.LegalBasis), Article: st.LegalBasis.Article(), RetentionDays: pu.RetentionDays,
+					StateLabel: i18n.Label(lang, "consent_state", string(st.State)), LegalBasisLabel: basisLabel(lang, string(st.LegalBasis)), RetentionLabel: retentionLabel(lang, pu.RetentionDays)}
+				if t, ok := pu.Texts[lang]; ok {
 					info.Name, info.Description = t.Name, t.Description
 				} else if t, ok := pu.Texts["en"]; ok {
 					info.Name, info.Description = t.Name, t.Description
@@ -238,18 +263,20 @@ func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, erro
 				return nil, err
 			}
 			for _, ev := range evs {
-				h := ConsentHistory{Purpose: ev.Purpose, Kind: string(ev.Kind), LegalBasis: string(ev.LegalBasis), Source: ev.Source, At: ev.OccurredAt}
+				h := ConsentHistory{Purpose: ev.Purpose, Kind: string(ev.Kind), LegalBasis: string(ev.LegalBasis), Source: ev.Source, At: ev.OccurredAt,
+					PurposeName: purposeName(lang, byKey[ev.Purpose], ev.Purpose), KindLabel: i18n.Label(lang, "consent_state", string(ev.Kind)),
+					LegalBasisLabel: basisLabel(lang, string(ev.LegalBasis)), SourceLabel: names.name(ev.Source)}
 				if ev.Evidence.Note != "" {
-					h.Evidence = append(h.Evidence, "note: "+ev.Evidence.Note)
+					h.Evidence = append(h.Evidence, i18n.T(lang, "report.evidence.note")+": "+ev.Evidence.Note)
 				}
 				if ev.Evidence.IP != "" {
-					h.Evidence = append(h.Evidence, "IP: "+ev.Evidence.IP)
+					h.Evidence = append(h.Evidence, i18n.T(lang, "report.evidence.ip")+": "+ev.Evidence.IP)
 				}
 				if ev.Evidence.FormURL != "" {
-					h.Evidence = append(h.Evidence, "form: "+ev.Evidence.FormURL)
+					h.Evidence = append(h.Evidence, i18n.T(lang, "report.evidence.form")+": "+ev.Evidence.FormURL)
 				}
 				for _, f := range ev.Evidence.Files {
-					h.Evidence = append(h.Evidence, "file: "+f.Name)
+					h.Evidence = append(h.Evidence, i18n.T(lang, "report.file")+": "+f.Name)
 				}
 				rep.Consents = append(rep.Consents, h)
 				if ev.Source != "" {
@@ -264,14 +291,19 @@ func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, erro
 			rep.Sources = append(rep.Sources, k)
 		}
 		slices.Sort(rep.Sources)
+		for _, k := range rep.Sources {
+			rep.SourceLabels = append(rep.SourceLabels, names.name(k))
+		}
 	}
-	if rep.Recipients, err = s.reportRecipients(ctx, pid); err != nil {
+	if rep.Recipients, err = s.reportRecipients(ctx, lang, pid); err != nil {
 		return nil, err
 	}
 	if on(SectionActivities) {
-		if rep.Activities, err = s.records.Activities(ctx, pid); err != nil {
+		as, err := s.records.Activities(ctx, pid)
+		if err != nil {
 			return nil, err
 		}
+		rep.Activities = labelActivities(lang, as)
 	}
 	if on(SectionDocuments) {
 		if rep.Documents, err = s.records.Documents(ctx, pid); err != nil {
@@ -279,14 +311,20 @@ func (s *Service) reportOf(ctx context.Context, p *ledger.Person) (*Report, erro
 		}
 	}
 	if on(SectionRelationships) {
-		if rep.Relationships, err = s.records.Relationships(ctx, pid); err != nil {
+		rels, err := s.records.Relationships(ctx, pid)
+		if err != nil {
+			return nil, err
+		}
+		if rep.Relationships, err = s.labelRelationships(ctx, lang, pid, rels); err != nil {
 			return nil, err
 		}
 	}
 	if on(SectionBusinessRecords) {
-		if rep.BusinessRecords, err = s.records.BusinessRecords(ctx, pid); err != nil {
+		bs, err := s.records.BusinessRecords(ctx, pid)
+		if err != nil {
 			return nil, err
 		}
+		rep.BusinessRecords = labelRecords(lang, bs)
 	}
 	return rep, nil
 }

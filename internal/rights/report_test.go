@@ -33,7 +33,7 @@ func TestAccessReportInEveryFormat(t *testing.T) {
 		for _, h := range rep.Consents {
 			ev = append(ev, h.Evidence...)
 		}
-		if !strings.Contains(strings.Join(ev, "|"), "file: signup.eml") {
+		if !strings.Contains(strings.Join(ev, "|"), "Datei: signup.eml") {
 			t.Fatalf("evidence list: %v", ev)
 		}
 		for _, format := range []string{"json", "html", "pdf", "xlsx"} {
@@ -105,12 +105,12 @@ func TestPortabilityExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		rows, err := csv.NewReader(&buf).ReadAll()
-		if err != nil || strings.Join(rows[0], ",") != "section,field,value,at" {
+		if err != nil || strings.Join(rows[0], ",") != "Bereich,Feld,Wert,Zeitpunkt" {
 			t.Fatalf("csv: %v %v", rows, err)
 		}
 		var emails int
 		for _, r := range rows {
-			if r[0] == "person" && r[1] == "email" {
+			if r[0] == "Kontaktdaten" && r[1] == "E-Mail-Adresse" {
 				emails++
 			}
 		}

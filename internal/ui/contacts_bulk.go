@@ -83,9 +83,13 @@ func (s *Server) exportSelected(w http.ResponseWriter, r *http.Request, p page) 
 		return
 	}
 	ps, _, err := s.ledger.ListPersons(r.Context(), ledger.PersonFilter{IDs: ids, Limit: maxSelected})
+	var sources []ledger.Source
+	if err == nil {
+		sources, err = s.ledger.Sources(r.Context())
+	}
 	var buf *bytes.Buffer
 	if err == nil {
-		buf, err = contactsWorkbook(p.Lang, ps)
+		buf, err = contactsWorkbook(p.Lang, ps, sources)
 	}
 	if err != nil {
 		s.failErr(w, p, err, "export contacts")
@@ -101,7 +105,8 @@ func (s *Server) exportSelected(w http.ResponseWriter, r *http.Request, p page) 
 
 // contactsWorkbook writes one row per person: name, e-mail addresses,
 // organisation id, traffic light, status and source, headed in lang.
-func contactsWorkbook(lang string, ps []*ledger.Person) (*bytes.Buffer, error) {
+func contactsWorkbook(lang string, ps []*ledger.Person, sources []ledger.Source) (*bytes.Buffer, error) {
+	n := newNames(lang, nil, sources)
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := sheetName(i18n.T(lang, "contacts.title"))
@@ -128,7 +133,7 @@ func contactsWorkbook(lang string, ps []*ledger.Person) (*bytes.Buffer, error) {
 			org = *pe.OrganisationID
 		}
 		row := []any{strings.TrimSpace(pe.FirstName + " " + pe.LastName), strings.Join(pe.Emails, ", "), org,
-			string(pe.Light), pe.Status, pe.Source}
+			i18n.Label(lang, "traffic_light", string(pe.Light)), i18n.Label(lang, "person_status", pe.Status), n.Source(pe.Source)}
 		row = append(row, sensitiveCells(pe, sensKeys)...)
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
 		if err := f.SetSheetRow(sheet, cell, &row); err != nil {

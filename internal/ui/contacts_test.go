@@ -147,10 +147,10 @@ func TestContactsFiltersAndBulkActions(t *testing.T) {
 		for _, r := range rows[1:] {
 			got[r[0]] = r
 		}
-		if r := got["Anna Berg"]; len(r) < 6 || r[1] != "anna@example.com" || r[3] != "green" || r[4] != "active" || r[5] != "web_form" {
+		if r := got["Anna Berg"]; len(r) < 6 || r[1] != "anna@example.com" || r[3] != "green" || r[4] != "active" || r[5] != "Web form" {
 			t.Fatalf("Anna's row: %v", r)
 		}
-		if r := got["Di Berger"]; len(r) < 5 || r[3] != "red" || r[4] != "restricted" {
+		if r := got["Di Berger"]; len(r) < 5 || r[3] != "red" || r[4] != "processing restricted" {
 			t.Fatalf("Di's row: %v", r)
 		}
 	})

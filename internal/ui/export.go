@@ -78,27 +78,18 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 	if err != nil {
 		return nil, err
 	}
-	dateFmt := "yyyy-mm-dd hh:mm"
-	date, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
-	if err != nil {
-		return nil, err
-	}
 	// werr keeps the first error, so the cells below read as a table.
 	var werr error
 	set := func(sheet string, col, row int, v any) {
 		if werr != nil {
 			return
 		}
-		tm, isTime := v.(time.Time)
-		if isTime {
-			v = tm.UTC()
+		if tm, ok := v.(time.Time); ok {
+			v = i18n.DateTime(l, tm) // in the installation's zone, with the zone
 		}
 		cell, err := excelize.CoordinatesToCellName(col, row)
 		if err == nil {
 			err = f.SetCellValue(sheet, cell, v)
-		}
-		if isTime && err == nil {
-			err = f.SetCellStyle(sheet, cell, cell, date)
 		}
 		werr = err
 	}
@@ -137,7 +128,7 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 	for i, c := range d.Consents {
 		row := 5 + i
 		set(legal, 1, row, pname(c.Purpose))
-		set(legal, 2, row, t("label.consent_state."+string(c.State)))
+		set(legal, 2, row, i18n.Label(l, "consent_state", string(c.State)))
 		set(legal, 3, row, basis(c.LegalBasis))
 		set(legal, 4, row, sname(c.Source))
 		if c.UpdatedAt != nil {
@@ -146,7 +137,7 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 		set(legal, 6, row, c.UpdatedBy)
 		set(legal, 7, row, version(c.TextVersion))
 	}
-	widths(legal, 28, 18, 36, 20, 20, 18, 14)
+	widths(legal, 28, 18, 56, 22, 24, 18, 14)
 
 	// Sheet 2: every consent event, newest first.
 	history := sheetName(t("card.history"))
@@ -161,14 +152,14 @@ func legalWorkbook(d contactData, purposes []*ledger.Purpose, sources []ledger.S
 		row := 2 + i
 		set(history, 1, row, ev.OccurredAt)
 		set(history, 2, row, pname(ev.Purpose))
-		set(history, 3, row, t("label.consent_state."+string(ev.Kind)))
+		set(history, 3, row, i18n.Label(l, "consent_state", string(ev.Kind)))
 		set(history, 4, row, basis(ev.LegalBasis))
 		set(history, 5, row, sname(ev.Source))
 		set(history, 6, row, version(ev.TextVersion))
-		set(history, 7, row, ev.Language)
+		set(history, 7, row, languageName(ev.Language))
 		set(history, 8, row, ev.Evidence.Note)
 	}
-	widths(history, 18, 28, 16, 36, 20, 12, 10, 48)
+	widths(history, 24, 28, 16, 56, 22, 12, 12, 48)
 	if werr != nil {
 		return nil, werr
 	}
@@ -244,10 +235,22 @@ func (n names) Source(key string) string {
 	return key
 }
 
-// Basis is the legal basis with its article: "Consent (Art. 6(1)(a))".
+// Basis is the legal basis with its article as the law cites it in the
+// language: "Einwilligung (Art. 6 Abs. 1 lit. a DSGVO)".
 func (n names) Basis(b ledger.LegalBasis) string {
 	if b == "" || !b.Valid() {
 		return string(b)
 	}
-	return i18n.T(n.lang, "label.legal_basis."+string(b)) + " (" + b.Article() + ")"
+	return i18n.Label(n.lang, "legal_basis", string(b)) + " (" + i18n.Label(n.lang, "legal_basis_article", string(b)) + ")"
+}
+
+// languageName is a language code as its speakers name it ("Dansk").
+func languageName(code string) string {
+	if code == "" {
+		return ""
+	}
+	if s := i18n.T(code, "lang."+code); s != "lang."+code {
+		return s
+	}
+	return code
 }

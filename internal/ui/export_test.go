@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -88,14 +89,14 @@ func TestExportLegalBasisToExcel(t *testing.T) {
 			byPurpose[r[0]] = r
 		}
 		em := byPurpose["E-Marketing"]
-		if em == nil || em[1] != "widerrufen" || !strings.Contains(em[2], "Art. 6(1)(a)") || !strings.Contains(em[2], "Einwilligung") || em[5] != "user:7" {
+		if em == nil || em[1] != "widerrufen" || !strings.Contains(em[2], "Art. 6 Abs. 1 lit. a DSGVO") || !strings.Contains(em[2], "Einwilligung") || em[5] != "user:7" {
 			t.Fatalf("E-Marketing row: %q (rows %q)", em, rows)
 		}
-		if len(em[4]) != len("2006-01-02 15:04") {
+		if !regexp.MustCompile(`^\d\d\.\d\d\.\d{4} \d\d:\d\d MES?Z$`).MatchString(em[4]) {
 			t.Fatalf("last updated is not formatted as a date: %q", em[4])
 		}
 		ss := byPurpose["Vertrieb und Service"]
-		if ss == nil || ss[1] != "erteilt" || !strings.Contains(ss[2], "Art. 6(1)(b)") {
+		if ss == nil || ss[1] != "erteilt" || !strings.Contains(ss[2], "Art. 6 Abs. 1 lit. b DSGVO") {
 			t.Fatalf("Vertrieb und Service row: %q", ss)
 		}
 		hist, err := f.GetRows("Verlauf")
@@ -110,7 +111,7 @@ func TestExportLegalBasisToExcel(t *testing.T) {
 			if len(r) == 8 && strings.HasPrefix(r[7], "Messe Hannover") || len(r) == 8 && r[7] == "am Telefon widerrufen" {
 				notes++
 			}
-			if r[2] == "widerrufen" && r[1] == "E-Marketing" && strings.Contains(r[3], "Art. 6(1)(a)") && r[6] == "de" {
+			if r[2] == "widerrufen" && r[1] == "E-Marketing" && strings.Contains(r[3], "Art. 6 Abs. 1 lit. a DSGVO") && r[6] == "Deutsch" {
 				withdrawn++
 			}
 		}
