@@ -52,3 +52,41 @@ func TestActionsListsTheFieldsATemplateUses(t *testing.T) {
 		t.Errorf("Actions = %q", got)
 	}
 }
+
+func TestLintGoFindsLiteralsThatReachTheReader(t *testing.T) {
+	src := `package p
+
+func a(w http.ResponseWriter, r *http.Request, p page) {
+	http.Error(w, "internal error", 500)
+	http.Error(w, i18n.T(p.Lang, "error.internal"), 500)
+	s.fail(w, p, 422, "Name is "+"missing")
+	s.fail(w, p, 422, i18n.T(p.Lang, "error.notfound"))
+	s.failErr(w, p, err, "load contacts")
+	fmt.Fprintf(w, "Total: %d", 3)
+	fmt.Fprintf(w, "{\"gpc\": true}")
+	fmt.Fprintf(os.Stderr, "log line")
+	w.Write([]byte("done"))
+	p.Flash = fmt.Sprintf("Saved %d", 3)
+	p.Error = "contacts.title"
+	_ = page{Title: "Contacts", Error: i18n.T(p.Lang, "x")}
+	_ = ledger.FieldError{Field: "x", Message: "must be a number"}
+	go func(rw http.ResponseWriter) { io.WriteString(rw, "hello") }(w)
+}
+`
+	ps, err := LintGo("p.go", []byte(src), Config{Sinks: map[string][]int{"fail": {3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Text)
+	}
+	want := []string{"internal error", "Name is ", "missing", "Total: %d", "done", "Saved %d", "Contacts", "hello"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("found %q, want %q", got, want)
+	}
+	ps, _ = LintGo("p.go", []byte(src), Config{Sinks: map[string][]int{"fail": {3}}, DomainErrors: true})
+	if len(ps) != len(want)+1 || ps[len(ps)-2].Text != "must be a number" {
+		t.Errorf("with DomainErrors: %v", ps)
+	}
+}

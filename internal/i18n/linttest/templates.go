@@ -31,12 +31,12 @@ func (p Problem) String() string { return fmt.Sprintf("%s: %s %q", p.Where, p.Wh
 // (letters, digits and hyphens). Keep this list short and say why each is
 // here.
 var Allowed = []string{
-	"Consento",         // the product's name, the same in every language
-	"HTTP",             // protocol name before a status code ("HTTP 503")
-	"UTC",              // time zone name, the same in every language
-	"ms",               // unit: milliseconds
-	"JSON", "CSV",      // file formats, named so in every language (download links)
-	"DE", "DE-BY",      // ISO 3166 codes, the examples in a country/region field
+	"Consento",    // the product's name, the same in every language
+	"HTTP",        // protocol name before a status code ("HTTP 503")
+	"UTC",         // time zone name, the same in every language
+	"ms",          // unit: milliseconds
+	"JSON", "CSV", // file formats, named so in every language (download links)
+	"DE", "DE-BY", // ISO 3166 codes, the examples in a country/region field
 	"List-Unsubscribe", // the mail header's name, shown as such on the outbox page
 	"webhook-id",       // the webhook header's name, shown as such on a delivery
 }
