@@ -96,7 +96,7 @@ func settingsFlash(p page, q url.Values) string {
 
 // readSettingsPurposeForm reads the purpose form; bad is a field error of the form
 // itself (a retention that is no number).
-func readSettingsPurposeForm(r *http.Request) (f settingsPurposeForm, retention int, bad []ledger.FieldError) {
+func readSettingsPurposeForm(r *http.Request, lang string) (f settingsPurposeForm, retention int, bad []ledger.FieldError) {
 	f = settingsPurposeForm{
 		Key: strings.TrimSpace(r.PostFormValue("key")), Default: r.PostFormValue("default_basis"),
 		Retention: strings.TrimSpace(r.PostFormValue("retention_days")), Balancing: r.PostFormValue("balancing_test"),
@@ -112,7 +112,7 @@ func readSettingsPurposeForm(r *http.Request) (f settingsPurposeForm, retention 
 	if f.Retention != "" {
 		n, err := strconv.Atoi(f.Retention)
 		if err != nil {
-			bad = append(bad, ledger.FieldError{Field: "retention_days", Message: "must be a whole number of days"})
+			bad = append(bad, ledger.FieldError{Field: "retention_days", Message: i18n.T(lang, "retention.days.invalid")})
 		}
 		retention = n
 	}
@@ -169,7 +169,7 @@ func (s *Server) renderSettingsPurposes(w http.ResponseWriter, r *http.Request, 
 // settingsCreatePurpose adds a purpose from the form.
 func (s *Server) settingsCreatePurpose(w http.ResponseWriter, r *http.Request, p page) {
 	d := newSettingsData("purposes")
-	f, retention, bad := readSettingsPurposeForm(r)
+	f, retention, bad := readSettingsPurposeForm(r, p.Lang)
 	d.Form = f
 	if len(bad) > 0 {
 		d.Message, d.Errors = i18n.T(p.Lang, "settings.invalid"), bad
@@ -227,7 +227,7 @@ func (s *Server) settingsUpdatePurpose(w http.ResponseWriter, r *http.Request, p
 		s.renderSettingsPurpose(w, r, p, d, nil, err, http.StatusOK)
 		return
 	}
-	f, retention, bad := readSettingsPurposeForm(r)
+	f, retention, bad := readSettingsPurposeForm(r, p.Lang)
 	f.Key, f.ConsentRequired = before.Key, before.ConsentRequired
 	d.Form = f
 	if len(bad) > 0 {

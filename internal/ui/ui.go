@@ -289,7 +289,7 @@ func (s *Server) signedIn(action string, h func(http.ResponseWriter, *http.Reque
 		if err == nil {
 			if se, err = s.auth.Session(r.Context(), c.Value); err != nil {
 				s.log.Error("session lookup", "err", err)
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				http.Error(w, i18n.T(lang(r), "error.internal"), http.StatusInternalServerError)
 				return
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
 	"github.com/consento/consento/internal/i18n"
 )
@@ -21,13 +22,14 @@ type Problem struct {
 }
 
 type index struct {
-	keys    map[string]bool     // catalogue keys (with a dot)
-	values  map[string]string   // snake_case enum values → kind
-	english map[string][]string // lang → English texts not used in that language
+	keys    map[string]bool            // catalogue keys (with a dot)
+	values  map[string]string          // snake_case enum values → kind
+	english map[string][]string        // lang → English texts not used in that language
+	words   map[string]map[string]bool // lang → English one-word labels not used in that language
 }
 
 var idx = sync.OnceValue(func() *index {
-	x := &index{keys: map[string]bool{}, values: map[string]string{}, english: map[string][]string{}}
+	x := &index{keys: map[string]bool{}, values: map[string]string{}, english: map[string][]string{}, words: map[string]map[string]bool{}}
 	for _, k := range i18n.Keys("en") {
 		x.keys[k] = true
 	}
@@ -56,11 +58,59 @@ var idx = sync.OnceValue(func() *index {
 		}
 		slices.Sort(x.english[lang])
 		x.english[lang] = slices.Compact(x.english[lang])
+		x.words[lang] = englishWords(lang)
 	}
 	return x
 })
 
+// englishWords are the English labels (label.* in en.json) of one word of
+// at least four letters that lang labels otherwise and that no text of
+// lang's catalogue uses as a word: "Granted", "Contract", "Pending" in a
+// German page are English. A word the language shares ("Status",
+// "Newsletter") is in its catalogue and so not listed.
+func englishWords(lang string) map[string]bool {
+	own := map[string]bool{}
+	for _, k := range i18n.Keys(lang) {
+		if !i18n.Has(lang, k) {
+			continue
+		}
+		texts := []string{i18n.T(lang, k)}
+		for _, f := range i18n.Plural(lang, k) {
+			texts = append(texts, f)
+		}
+		for _, t := range texts {
+			for _, w := range wordRe.FindAllString(t, -1) {
+				own[w] = true
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, k := range i18n.Keys("en") {
+		if !strings.HasPrefix(k, "label.") {
+			continue
+		}
+		en := i18n.T("en", k)
+		if wordRe.FindString(en) != en || letters(en) < 4 || en == i18n.T(lang, k) || own[en] {
+			continue
+		}
+		out[en] = true
+	}
+	return out
+}
+
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
+
 var (
+	// wordRe is a word: letters and digits, joined by hyphens ("E-mail").
+	wordRe      = regexp.MustCompile(`\p{L}[\p{L}\p{N}]*(?:-[\p{L}\p{N}]+)*`)
 	placeholder = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]|\n`)
 	token       = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+`)
 )
@@ -96,6 +146,18 @@ func Find(lang, text string, allowed ...string) []Problem {
 		for _, en := range x.english[lang] {
 			if strings.Contains(flat, en) {
 				add("english", en)
+			}
+		}
+		if words := x.words[lang]; len(words) > 0 {
+			for _, m := range wordRe.FindAllStringIndex(text, -1) {
+				w := text[m[0]:m[1]]
+				// Part of an address, a URL, a file name or a key: not a word for the reader.
+				if m[0] > 0 && strings.ContainsAny(text[m[0]-1:m[0]], "@/.:=_") || m[1] < len(text) && strings.ContainsAny(text[m[1]:m[1]+1], "@/_.(") && m[1]+1 < len(text) && text[m[1]+1] != ' ' {
+					continue
+				}
+				if words[w] {
+					add("english", w)
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package i18ntest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,3 +49,27 @@ func TestVisibleText(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestFindSingleEnglishLabelWords(t *testing.T) {
+	granted := i18n.Label("en", "consent_state", "granted")
+	if granted == i18n.Label("de", "consent_state", "granted") || granted == i18n.Label("da", "consent_state", "granted") {
+		t.Skip("the label is the same word in German or Danish")
+	}
+	for _, c := range []struct {
+		lang, text string
+		want       bool
+	}{
+		{"de", "Status: " + granted, true},
+		{"da", "Status: " + granted + ".", true},
+		{"en", "Status: " + granted, false},
+		{"de", "Status: " + i18n.Label("de", "consent_state", "granted"), false},
+		{"de", "Status: " + strings.ToUpper(granted), false}, // case-sensitive
+		{"de", "Status: " + granted + "er", false},           // whole words only
+		{"de", "https://x.example/" + granted + "/a", false},
+	} {
+		got := slices.Contains(Find(c.lang, c.text), Problem{"english", granted})
+		if got != c.want {
+			t.Errorf("Find(%s, %q) finds %q: %v, want %v", c.lang, c.text, granted, got, c.want)
+		}
+	}
+}
