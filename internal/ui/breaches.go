@@ -223,7 +223,7 @@ func formError(p page, err error, bad string) (string, int, bool) {
 		return i18n.T(p.Lang, "error.invalid", bad), http.StatusUnprocessableEntity, true
 	}
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
-		return i18n.T(p.Lang, "error.invalid", de.Detail()), domainStatus(de), true
+		return i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de)), domainStatus(de), true
 	}
 	return "", 0, false
 }

@@ -235,7 +235,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 // tells nothing of the cause.
 func (s *Server) failErr(w http.ResponseWriter, p page, err error, what string) {
 	if de, ok := ledger.AsError(err); ok {
-		msg := i18n.T(p.Lang, "error.invalid", de.Detail())
+		msg := i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de))
 		if de.Kind == ledger.KindNotFound {
 			msg = i18n.T(p.Lang, "error.notfound")
 		}

@@ -1,0 +1,53 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/consento/consento/internal/i18n"
+	"github.com/consento/consento/internal/ledger"
+)
+
+// problemText is a refused action's message in the reader's language:
+// the problem's label (label.problem.<code>), then each field by its
+// form label (label.field.<name>) and what is wrong with it. A message
+// without a catalogue entry stays the domain's English text rather than
+// showing a key. The API keeps the English problem+json.
+func problemText(lang string, de *ledger.Error) string {
+	var b strings.Builder
+	if i18n.Has(i18n.Reference, "label.problem."+de.Code) && (de.Code != "validation" || len(de.Fields) > 0) {
+		b.WriteString(i18n.Label(lang, "problem", de.Code))
+	} else {
+		b.WriteString(de.Message)
+	}
+	for i, f := range de.Fields {
+		if f.Field == "" {
+			continue
+		}
+		if i == 0 {
+			b.WriteString(" ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(i18n.Label(lang, "field", f.Field))
+		b.WriteString(": ")
+		b.WriteString(fieldMessage(lang, f))
+	}
+	return b.String()
+}
+
+// fieldMessage is what is wrong with one field, in lang where the
+// catalogue has it; numbers in it are formatted for lang.
+func fieldMessage(lang string, f ledger.FieldError) string {
+	if f.Key == "" || !i18n.Has(i18n.Reference, f.Key) {
+		return f.Message
+	}
+	args := make([]any, len(f.Args))
+	for i, a := range f.Args {
+		if n, ok := a.(int); ok {
+			args[i] = i18n.Number(lang, int64(n))
+		} else {
+			args[i] = a
+		}
+	}
+	return i18n.T(lang, f.Key, args...)
+}
