@@ -14,11 +14,7 @@ import (
 // showing a key. The API keeps the English problem+json.
 func problemText(lang string, de *ledger.Error) string {
 	var b strings.Builder
-	if i18n.Has(i18n.Reference, "label.problem."+de.Code) && (de.Code != "validation" || len(de.Fields) > 0) {
-		b.WriteString(i18n.Label(lang, "problem", de.Code))
-	} else {
-		b.WriteString(de.Message)
-	}
+	b.WriteString(problemHead(lang, de))
 	for i, f := range de.Fields {
 		if f.Field == "" {
 			continue
@@ -33,6 +29,15 @@ func problemText(lang string, de *ledger.Error) string {
 		b.WriteString(fieldMessage(lang, f))
 	}
 	return b.String()
+}
+
+// problemHead is the problem's label without its fields, or the domain's
+// English message where the catalogue has none.
+func problemHead(lang string, de *ledger.Error) string {
+	if i18n.Has(i18n.Reference, "label.problem."+de.Code) && (de.Code != "validation" || len(de.Fields) > 0) {
+		return i18n.Label(lang, "problem", de.Code)
+	}
+	return de.Message
 }
 
 // fieldMessage is what is wrong with one field, in lang where the

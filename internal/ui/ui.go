@@ -97,6 +97,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	funcs["timep"] = func(t *time.Time) string { return fmtTimePtr(t) }
 	funcs["joinln"] = func(ss []string) string { return strings.Join(ss, ", ") }
 	funcs["list"] = func(v ...string) []string { return v }
+	funcs["fieldMessage"] = fieldMessage
 	for _, page := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 		if err != nil {
