@@ -32,13 +32,15 @@ type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
 	Key     string `json:"-"`
-	Args    []any  `json:"-"`
+	Args    [2]int `json:"-"` // numbers in the message (%[1]s, %[2]s), e.g. a length limit
 }
 
 // Keyed is a field error with English message msg and the catalogue
 // message key (with args) that says the same in other languages.
-func Keyed(field, msg, key string, args ...any) FieldError {
-	return FieldError{Field: field, Message: msg, Key: key, Args: args}
+func Keyed(field, msg, key string, args ...int) FieldError {
+	fe := FieldError{Field: field, Message: msg, Key: key}
+	copy(fe.Args[:], args)
+	return fe
 }
 
 // Common field problems, with their catalogue keys.
@@ -120,7 +122,7 @@ func (f TextField) Check() (FieldError, bool) {
 	if p == textcheck.OK {
 		return FieldError{}, false
 	}
-	return FieldError{Field: f.Field, Message: p.Message(f.Max), Key: p.Key(), Args: []any{f.Max}}, true
+	return FieldError{Field: f.Field, Message: p.Message(f.Max), Key: p.Key(), Args: [2]int{f.Max}}, true
 }
 
 // CheckTexts checks client texts by the rules of package textcheck (valid
@@ -164,7 +166,7 @@ func CheckCountry(field string, v *string) (FieldError, bool) {
 func CheckFileName(field string, v *string) (FieldError, bool) {
 	name, p := textcheck.FileName(*v)
 	if p != textcheck.OK {
-		return FieldError{Field: field, Message: p.Message(textcheck.MaxFileName), Key: p.Key(), Args: []any{textcheck.MaxFileName}}, true
+		return FieldError{Field: field, Message: p.Message(textcheck.MaxFileName), Key: p.Key(), Args: [2]int{textcheck.MaxFileName}}, true
 	}
 	*v = name
 	return FieldError{}, false

@@ -34,7 +34,7 @@ func Field(field, msg string) FieldError {
 	if n, ok := strings.CutPrefix(msg, "must be at most "); ok {
 		if n, ok := strings.CutSuffix(n, " characters"); ok {
 			if v, err := strconv.Atoi(strings.ReplaceAll(n, ",", "")); err == nil {
-				fe.Key, fe.Args = "field.problem.too_long", []any{v}
+				fe.Key, fe.Args = "field.problem.too_long", [2]int{v}
 			}
 		}
 		return fe
@@ -45,7 +45,7 @@ func Field(field, msg string) FieldError {
 				a, err1 := strconv.Atoi(strings.ReplaceAll(lo, ",", ""))
 				b, err2 := strconv.Atoi(strings.ReplaceAll(hi, ",", ""))
 				if err1 == nil && err2 == nil {
-					fe.Key, fe.Args = KeyLength, []any{a, b}
+					fe.Key, fe.Args = KeyLength, [2]int{a, b}
 				}
 			}
 		}

@@ -34,7 +34,9 @@ func problemText(lang string, de *ledger.Error) string {
 // problemHead is the problem's label without its fields, or the domain's
 // English message where the catalogue has none.
 func problemHead(lang string, de *ledger.Error) string {
-	if i18n.Has(i18n.Reference, "label.problem."+de.Code) && (de.Code != "validation" || len(de.Fields) > 0) {
+	// English readers get the domain's own message, which may name
+	// specifics (the address that clashes, the step to take instead).
+	if lang != i18n.Reference && i18n.Has(i18n.Reference, "label.problem."+de.Code) && (de.Code != "validation" || len(de.Fields) > 0) {
 		return i18n.Label(lang, "problem", de.Code)
 	}
 	return de.Message
@@ -46,13 +48,8 @@ func fieldMessage(lang string, f ledger.FieldError) string {
 	if f.Key == "" || !i18n.Has(i18n.Reference, f.Key) {
 		return f.Message
 	}
-	args := make([]any, len(f.Args))
-	for i, a := range f.Args {
-		if n, ok := a.(int); ok {
-			args[i] = i18n.Number(lang, int64(n))
-		} else {
-			args[i] = a
-		}
+	if f.Args == [2]int{} {
+		return i18n.T(lang, f.Key)
 	}
-	return i18n.T(lang, f.Key, args...)
+	return i18n.T(lang, f.Key, i18n.Number(lang, int64(f.Args[0])), i18n.Number(lang, int64(f.Args[1])))
 }
