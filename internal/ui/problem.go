@@ -13,6 +13,9 @@ import (
 // without a catalogue entry stays the domain's English text rather than
 // showing a key. The API keeps the English problem+json.
 func problemText(lang string, de *ledger.Error) string {
+	if lang == i18n.Reference {
+		return de.Detail() // the domain's own English, with its specifics
+	}
 	var b strings.Builder
 	b.WriteString(problemHead(lang, de))
 	for i, f := range de.Fields {
@@ -37,7 +40,20 @@ func problemHead(lang string, de *ledger.Error) string {
 	// English readers get the domain's own message, which may name
 	// specifics (the address that clashes, the step to take instead).
 	if lang != i18n.Reference && i18n.Has(i18n.Reference, "label.problem."+de.Code) && (de.Code != "validation" || len(de.Fields) > 0) {
-		return i18n.Label(lang, "problem", de.Code)
+		label := i18n.Label(lang, "problem", de.Code)
+		// Keep what the domain added to its base message, e.g. the
+		// value typed: "there is no such purpose: nope".
+		base := strings.TrimSuffix(i18n.Label(i18n.Reference, "problem", de.Code), ".")
+		if len(de.Message) > len(base) && strings.EqualFold(de.Message[:len(base)], base) && strings.HasPrefix(de.Message[len(base):], ": ") {
+			return strings.TrimSuffix(label, ".") + de.Message[len(base):]
+		}
+		// or the value it quoted: there is no purpose "nope".
+		if i := strings.IndexByte(de.Message, '"'); i >= 0 {
+			if j := strings.LastIndexByte(de.Message, '"'); j > i {
+				return strings.TrimSuffix(label, ".") + ": " + de.Message[i:j+1]
+			}
+		}
+		return label
 	}
 	return de.Message
 }
