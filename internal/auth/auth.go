@@ -167,7 +167,7 @@ func CheckPassword(hash, pw string) bool {
 }
 
 func invalid(field, msg string) error {
-	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: "some fields are invalid", Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: "some fields are invalid", Fields: []ledger.FieldError{ledger.Field(field, msg)}}
 }
 
 // MinPasswordLength is the shortest password accepted.

@@ -159,3 +159,45 @@ func Money(lang string, cents int64, currency string) string {
 	}
 	return sign(cents < 0) + currency + " " + amount
 }
+
+// civil is a calendar day "YYYY-MM-DD" (a due date, a holiday), which has
+// no zone: it is shown as it is, never shifted.
+func civil(day string) (time.Time, bool) {
+	t, err := time.Parse(time.DateOnly, day)
+	return t, err == nil
+}
+
+// Day is a calendar day "YYYY-MM-DD" as Date shows it, without any zone
+// shift: de and da "02.12.2026", en "2 Dec 2026". Any other text comes
+// back unchanged.
+func Day(lang, day string) string {
+	t, ok := civil(day)
+	if !ok {
+		return day
+	}
+	return Date(lang, time.Date(t.Year(), t.Month(), t.Day(), 12, 0, 0, 0, Zone()))
+}
+
+var weekdays = map[string][7]string{
+	"en": {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
+	"de": {"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."},
+	"da": {"søn.", "man.", "tirs.", "ons.", "tors.", "fre.", "lør."},
+}
+
+// DayLong is a calendar day "YYYY-MM-DD" with its weekday, for deadlines:
+// de "Mi., 02.12.2026", da "ons. 02.12.2026", en "Wed 2 Dec 2026".
+func DayLong(lang, day string) string {
+	t, ok := civil(day)
+	if !ok {
+		return day
+	}
+	w, ok := weekdays[lang]
+	if !ok {
+		w = weekdays[Reference]
+	}
+	sep := " "
+	if lang == "de" {
+		sep = ", "
+	}
+	return w[t.Weekday()] + sep + Day(lang, day)
+}

@@ -7,7 +7,9 @@ import "time"
 //
 //	{{t .Lang "key" args…}}             T
 //	{{label .Lang "consent_state" .X}}  Label
-//	{{date .Lang .At}}                  Date (time.Time or *time.Time; nil is "")
+//	{{date .Lang .At}}                  Date (time.Time or *time.Time; nil is ""),
+//	                                    or Day for a calendar day "YYYY-MM-DD"
+//	{{dateLong .Lang "2026-12-02"}}     DayLong: the day with its weekday
 //	{{datetime .Lang .At}}              DateTime (likewise)
 //	{{num .Lang .N}}                    Number (any integer type)
 //	{{money .Lang .Cents "EUR"}}        Money
@@ -16,6 +18,7 @@ func TemplateFuncs() map[string]any {
 		"t":        T,
 		"label":    Label,
 		"date":     func(lang string, v any) string { return onTime(lang, v, Date) },
+		"dateLong": DayLong,
 		"datetime": func(lang string, v any) string { return onTime(lang, v, DateTime) },
 		"num":      func(lang string, v any) string { return Number(lang, toInt(v)) },
 		"money":    func(lang string, cents any, currency string) string { return Money(lang, toInt(cents), currency) },
@@ -26,6 +29,8 @@ func onTime(lang string, v any, f func(string, time.Time) string) string {
 	switch t := v.(type) {
 	case time.Time:
 		return f(lang, t)
+	case string:
+		return Day(lang, t)
 	case *time.Time:
 		if t == nil {
 			return ""
@@ -49,6 +54,14 @@ func toInt(v any) int64 {
 		return int64(n)
 	case uint64:
 		return int64(n)
+	case *int64:
+		if n != nil {
+			return *n
+		}
+	case *int:
+		if n != nil {
+			return int64(*n)
+		}
 	}
 	return 0
 }

@@ -25,11 +25,35 @@ const (
 	KindGone
 )
 
-// FieldError names one invalid input field.
+// FieldError names one invalid input field. Message is English, for the
+// API and the CLI; Key and Args, where set, are the catalogue message
+// (package i18n) the staff UI shows instead, in the reader's language.
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	Key     string `json:"-"`
+	Args    [2]int `json:"-"` // numbers in the message (%[1]s, %[2]s), e.g. a length limit
 }
+
+// Keyed is a field error with English message msg and the catalogue
+// message key (with args) that says the same in other languages.
+func Keyed(field, msg, key string, args ...int) FieldError {
+	fe := FieldError{Field: field, Message: msg, Key: key}
+	copy(fe.Args[:], args)
+	return fe
+}
+
+// Common field problems, with their catalogue keys.
+const (
+	KeyRequired = "field.problem.required"
+	KeyDate     = "field.problem.date"
+	KeyDateTime = "field.problem.datetime"
+	KeyFuture   = "field.problem.future"
+	KeyEmail    = "field.problem.email"
+	KeyNumber   = "field.problem.number"
+	KeyOneOf    = "field.problem.one_of"
+	KeyLength   = "field.problem.length"
+)
 
 // Error is a domain error safe to show to a client.
 type Error struct {
@@ -98,7 +122,7 @@ func (f TextField) Check() (FieldError, bool) {
 	if p == textcheck.OK {
 		return FieldError{}, false
 	}
-	return FieldError{Field: f.Field, Message: p.Message(f.Max)}, true
+	return FieldError{Field: f.Field, Message: p.Message(f.Max), Key: p.Key(), Args: [2]int{f.Max}}, true
 }
 
 // CheckTexts checks client texts by the rules of package textcheck (valid
@@ -132,7 +156,7 @@ func CheckCountry(field string, v *string) (FieldError, bool) {
 	}
 	c, ok := textcheck.Country(*v)
 	if !ok {
-		return FieldError{Field: field, Message: "must be an ISO 3166-1 alpha-2 country code, e.g. DE"}, true
+		return FieldError{Field: field, Message: "must be an ISO 3166-1 alpha-2 country code, e.g. DE", Key: "field.problem.country"}, true
 	}
 	*v = c
 	return FieldError{}, false
@@ -142,7 +166,7 @@ func CheckCountry(field string, v *string) (FieldError, bool) {
 func CheckFileName(field string, v *string) (FieldError, bool) {
 	name, p := textcheck.FileName(*v)
 	if p != textcheck.OK {
-		return FieldError{Field: field, Message: p.Message(textcheck.MaxFileName)}, true
+		return FieldError{Field: field, Message: p.Message(textcheck.MaxFileName), Key: p.Key(), Args: [2]int{textcheck.MaxFileName}}, true
 	}
 	*v = name
 	return FieldError{}, false
@@ -163,7 +187,7 @@ func conflict(code, msg string, fields ...FieldError) *Error {
 // fieldErrs collects validation problems.
 type fieldErrs []FieldError
 
-func (f *fieldErrs) add(field, msg string) { *f = append(*f, FieldError{Field: field, Message: msg}) }
+func (f *fieldErrs) add(field, msg string) { *f = append(*f, Field(field, msg)) }
 
 // text adds the problem of a client text, if any.
 func (f *fieldErrs) text(t TextField) {

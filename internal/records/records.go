@@ -136,7 +136,7 @@ type BusinessRecordInput struct {
 
 func invalid(field, msg string) error {
 	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: field + " " + msg,
-		Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+		Fields: []ledger.FieldError{ledger.Field(field, msg)}}
 }
 
 func oneOf(v string, set []string) bool {

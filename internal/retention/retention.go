@@ -91,7 +91,7 @@ type Settings struct {
 
 func invalid(field, msg string) error {
 	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: field + ": " + msg,
-		Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+		Fields: []ledger.FieldError{ledger.Field(field, msg)}}
 }
 
 // Settings loads the settings.

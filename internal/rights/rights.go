@@ -38,7 +38,7 @@ func (s *Service) Ledger() *ledger.Service { return s.ledger }
 
 func invalid(field, msg string) error {
 	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: field + ": " + msg,
-		Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+		Fields: []ledger.FieldError{ledger.Field(field, msg)}}
 }
 
 func conflict(code, msg string) error {

@@ -72,6 +72,26 @@ func (p Problem) Message(max int) string {
 	return ""
 }
 
+// Key is the catalogue key (package i18n) of p's message; its one
+// argument is the field's limit.
+func (p Problem) Key() string {
+	switch p {
+	case NotUTF8:
+		return "field.problem.not_utf8"
+	case Control:
+		return "field.problem.control"
+	case LineBreak:
+		return "field.problem.line_break"
+	case TooLong:
+		return "field.problem.too_long"
+	case PathSeparator:
+		return "field.problem.path_separator"
+	case Empty:
+		return "field.problem.required"
+	}
+	return ""
+}
+
 // Line checks a one-line text: valid UTF-8 without control characters
 // (no tab, CR or LF either) and at most max characters.
 func Line(s string, max int) Problem { return check(s, max, false) }

@@ -220,10 +220,10 @@ func (s *Server) breachesPage(w http.ResponseWriter, r *http.Request, p page) {
 // the field whose value could not be read.
 func formError(p page, err error, bad string) (string, int, bool) {
 	if bad != "" {
-		return i18n.T(p.Lang, "error.invalid", bad), http.StatusUnprocessableEntity, true
+		return i18n.T(p.Lang, "error.invalid", i18n.Label(p.Lang, "field", bad)), http.StatusUnprocessableEntity, true
 	}
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
-		return i18n.T(p.Lang, "error.invalid", de.Detail()), domainStatus(de), true
+		return i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de)), domainStatus(de), true
 	}
 	return "", 0, false
 }

@@ -116,7 +116,7 @@ func (s *Server) contacts(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	ps, next, err := s.ledger.ListPersons(ctx, f)
 	if de, ok := ledger.AsError(err); ok {
-		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", de.Detail()))
+		s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de)))
 		return
 	}
 	var purposes []*ledger.Purpose
@@ -341,7 +341,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request, p page) {
 	})
 	if de, ok := ledger.AsError(err); ok && de.Kind != ledger.KindNotFound {
 		// The dialog again, with the reason.
-		p.Error = i18n.T(p.Lang, "error.invalid", de.Detail())
+		p.Error = i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de))
 		s.renderCard(w, r, p, id, domainStatus(de), true)
 		return
 	}
@@ -417,7 +417,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	person, err := s.ledger.CreatePerson(r.Context(), audit.Actor{Type: "user", ID: strconv.FormatInt(p.Session.User.ID, 10)}, in)
 	if de, ok := ledger.AsError(err); ok {
-		p.Error = i18n.T(p.Lang, "error.invalid", de.Detail())
+		p.Error = i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de))
 		s.renderNewContact(w, r, p, http.StatusUnprocessableEntity, in)
 		return
 	}

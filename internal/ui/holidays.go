@@ -83,7 +83,7 @@ func (s *Server) renderHolidays(w http.ResponseWriter, r *http.Request, p page, 
 	if err != nil {
 		if de, ok := ledger.AsError(err); ok && d.Message == "" {
 			// A country or region typed in the address that is no calendar.
-			d.Message, d.Errors, status = de.Message, de.Fields, domainStatus(de)
+			d.Message, d.Errors, status = problemHead(p.Lang, de), de.Fields, domainStatus(de)
 		} else if !ok {
 			s.failErr(w, p, err, "holidays page")
 			return
@@ -116,7 +116,7 @@ func (s *Server) holidayRefused(w http.ResponseWriter, r *http.Request, p page, 
 		s.failErr(w, p, err, what)
 		return
 	}
-	d.Message, d.Errors = de.Message, de.Fields
+	d.Message, d.Errors = problemHead(p.Lang, de), de.Fields
 	s.renderHolidays(w, r, p, d, domainStatus(de))
 }
 

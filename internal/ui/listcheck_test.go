@@ -185,7 +185,7 @@ func TestListCheck(t *testing.T) {
 		if code != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "saved=1") {
 			t.Fatalf("save filter: %d %s", code, h.Get("Location"))
 		}
-		if code, page, _ := b.do("POST", "/contacts/filters", form); code != http.StatusUnprocessableEntity || !strings.Contains(page, "this name already") {
+		if code, page, _ := b.do("POST", "/contacts/filters", form); code != http.StatusUnprocessableEntity || !strings.Contains(page, "diesen Namen bereits") {
 			t.Fatalf("a second filter of the same name: %d", code)
 		}
 		if code, _, _ := b.do("POST", "/contacts/filters", url.Values{"csrf": {token}, "name": {"alle"}}); code != http.StatusUnprocessableEntity {

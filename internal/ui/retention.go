@@ -172,7 +172,7 @@ func (s *Server) setContactRetention(w http.ResponseWriter, r *http.Request, p p
 			s.failErr(w, p, lerr, "contact card")
 			return
 		}
-		d.RetentionError = i18n.T(p.Lang, "error.invalid", de.Detail())
+		d.RetentionError = i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de))
 		p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
 		s.render(w, domainStatus(de), "contact", p)
 		return

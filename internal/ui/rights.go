@@ -82,7 +82,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p page) {
 	if v := strings.TrimSpace(r.PostFormValue("person_id")); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", "person_id"))
+			s.fail(w, p, http.StatusUnprocessableEntity, i18n.T(p.Lang, "error.invalid", i18n.Label(p.Lang, "field", "person_id")))
 			return
 		}
 		in.PersonID = &id

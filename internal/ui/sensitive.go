@@ -72,7 +72,7 @@ func (s *Server) setSensitive(w http.ResponseWriter, r *http.Request, p page) {
 			s.failErr(w, p, lerr, "contact card")
 			return
 		}
-		d.SensitiveError = i18n.T(p.Lang, "error.invalid", de.Detail())
+		d.SensitiveError = i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de))
 		p.Title, p.Data = d.Person.FirstName+" "+d.Person.LastName, d
 		s.render(w, domainStatus(de), "contact", p)
 		return

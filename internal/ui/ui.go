@@ -100,6 +100,7 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	for k, f := range labelFuncs() {
 		funcs[k] = f
 	}
+	funcs["fieldMessage"] = fieldMessage
 	for _, page := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 		if err != nil {
@@ -238,7 +239,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 // tells nothing of the cause.
 func (s *Server) failErr(w http.ResponseWriter, p page, err error, what string) {
 	if de, ok := ledger.AsError(err); ok {
-		msg := i18n.T(p.Lang, "error.invalid", de.Detail())
+		msg := i18n.T(p.Lang, "error.invalid", problemText(p.Lang, de))
 		if de.Kind == ledger.KindNotFound {
 			msg = i18n.T(p.Lang, "error.notfound")
 		}

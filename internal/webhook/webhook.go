@@ -94,7 +94,7 @@ const (
 )
 
 func invalid(field, msg string) error {
-	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: msg, Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+	return &ledger.Error{Kind: ledger.KindInvalid, Code: "validation", Message: msg, Fields: []ledger.FieldError{ledger.Field(field, msg)}}
 }
 
 func notFound(msg string) error {
