@@ -19,9 +19,9 @@ import (
 //	{{fieldname .Lang .Key .Label}} a built-in sensitive field in the reader's language, a staff-made one by its label
 func labelFuncs() map[string]any {
 	return map[string]any{
-		"plural":    i18n.N,
-		"scopes":    scopesLabel,
-		"fieldname": sensitiveFieldName,
+		"plural":     i18n.N,
+		"scopes":     scopesLabel,
+		"fieldname":  sensitiveFieldName,
 		"basis":      basisLabel,
 		"sourcename": sourceName,
 		"actor":      actorLabel,
