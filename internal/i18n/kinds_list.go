@@ -25,6 +25,7 @@ var kinds = map[string][]string{
 	"record_kind":         {"invoice", "order"},
 	"relationship_kind":   {"assistant", "colleague", "family", "manager", "other", "referral"},
 	"retention_action":    {"anonymize", "delete"},
+	"scope":               {"audit:read", "breaches:read", "breaches:write", "config:read", "config:write", "consents:read", "consents:write", "persons:read", "persons:write", "retention:read", "retention:write", "rights:read", "rights:write", "sensitive:unmask", "webhooks:admin"},
 	"sensitive_field":     {"bank_account", "health_data", "national_id"},
 	"source":              {"api", "business_card", "chat", "customer_portal", "email", "erasure", "event", "expiry", "import", "phone", "retention", "self_service", "staff_entry", "web_form"},
 	"traffic_light":       {"green", "red", "yellow"},

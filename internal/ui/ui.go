@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/consento/consento/internal/auth"
 	"github.com/consento/consento/internal/i18n"
@@ -93,8 +92,6 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	}
 	s := &Server{ledger: l, auth: a, log: log, secure: secure, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap(i18n.TemplateFuncs())
-	funcs["time"] = func(t time.Time) string { return t.Format("2006-01-02 15:04") }
-	funcs["timep"] = func(t *time.Time) string { return fmtTimePtr(t) }
 	funcs["joinln"] = func(ss []string) string { return strings.Join(ss, ", ") }
 	funcs["list"] = func(v ...string) []string { return v }
 	for k, f := range labelFuncs() {
@@ -179,13 +176,6 @@ func New(l *ledger.Service, a *auth.Service, log *slog.Logger, secure bool) (*Se
 	s.handle("GET /audit", "audit.view", s.auditLog)
 	s.handle("POST /audit/verify", "audit.view", s.verifyAudit)
 	return s, nil
-}
-
-func fmtTimePtr(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format("2006-01-02 15:04")
 }
 
 // ServeHTTP serves the UI with security headers and cross-origin
