@@ -81,10 +81,12 @@ func TestCorePagesSpeakGermanAndDanish(t *testing.T) {
 		for _, src := range []string{"web_form", "business_card", "email", "phone", "chat", "event", "import", "api", "customer_portal", "self_service", "staff_entry"} {
 			record(rich, "sales_service", ledger.Granted, ledger.Contract, src, nil)
 		}
-		// Every consent state, one person each.
+		// Every consent state, one person each (named like people, so that
+		// an English state word on a page is the product's, not the data's).
 		var statePersons []*ledger.Person
+		names := map[ledger.EventKind]string{ledger.Granted: "Greta", ledger.Refused: "Rolf", ledger.Withdrawn: "Wilma", ledger.Objected: "Otto", ledger.Pending: "Paula"}
 		for _, k := range []ledger.EventKind{ledger.Granted, ledger.Refused, ledger.Withdrawn, ledger.Objected, ledger.Pending} {
-			p := person(string(k), string(k)+"@example.de", nil)
+			p := person(names[k], string(k)+"@example.de", nil)
 			statePersons = append(statePersons, p)
 			if k == ledger.Withdrawn || k == ledger.Objected {
 				record(p, "e_marketing", ledger.Granted, "", "web_form", nil)
@@ -92,7 +94,7 @@ func TestCorePagesSpeakGermanAndDanish(t *testing.T) {
 			record(p, "e_marketing", k, "", "web_form", nil)
 		}
 		soon := time.Now().Add(time.Hour)
-		exp := person("expired", "expired@example.de", nil)
+		exp := person("Emil", "expired@example.de", nil)
 		record(exp, "e_marketing", ledger.Granted, "", "web_form", &soon)
 		e.ledger.SetClock(func() time.Time { return time.Now().Add(2 * time.Hour) })
 		if _, err := e.ledger.ExpireDue(ctx, 100); err != nil {
