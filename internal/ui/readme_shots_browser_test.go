@@ -35,7 +35,7 @@ func TestReadmeScreenshots(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#email"), u.Email),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
 			chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+			chromedp.WaitVisible(chromedp.CSS(`form.logout button`)), // signed in: the login page has no logout
 			chromedp.Navigate(card),
 			chromedp.WaitVisible(chromedp.CSS(`#legal-open`)),
 		); err != nil {
