@@ -3,12 +3,13 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/consento/consento/internal/audit"
 	"github.com/consento/consento/internal/i18n"
@@ -32,82 +33,222 @@ type auditData struct {
 // auditRow is one event as the log shows it.
 type auditRow struct {
 	audit.Event
-	Reason        string
-	Before, After *jsonView
+	Reason string
+	// Changes lists, by label, each field the event changed (or, for a
+	// created or removed object, each field it had).
+	Changes []auditChange
+	// Before and After are the stored JSON, shown only on demand under
+	// "Technical details".
+	Before, After string
 }
 
-// jsonView is a JSON value shown compactly with a pretty version to unfold.
-type jsonView struct{ Short, Pretty string }
+// auditChange is one changed field: its label and its values before and
+// after, as a reader says them ("" where there was none).
+type auditChange struct{ Field, Before, After string }
 
 // auditValueKinds names, for a field of a logged object, the kind of its
-// values: the log shows them by their label, not as stored.
+// values: the log shows them by their label, not as stored. "role" and
+// "event_type" are looked up under their own catalogue prefixes.
 var auditValueKinds = map[string]string{
 	"kind": "consent_state", "state": "consent_state", "legal_basis": "legal_basis", "default_legal_basis": "legal_basis",
 	"allowed_legal_bases": "legal_basis", "source": "source", "channel": "channel", "role": "role", "status": "person_status",
-	"event_types": "event_type",
+	"event_types": "event_type", "traffic_light": "traffic_light", "action": "retention_action", "language": "language",
+	"created_by": "actor", "updated_by": "actor",
 }
 
-// labelValues replaces, in a logged object, each value of a field named in
-// auditValueKinds by its label in lang.
-func labelValues(lang string, v any, kind string) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = labelValues(lang, e, auditValueKinds[k])
+// auditObjectKinds overrides auditValueKinds for fields whose values
+// depend on the object logged.
+var auditObjectKinds = map[string]map[string]string{
+	"activity":     {"kind": "activity_kind"},
+	"relationship": {"kind": "relationship_kind"},
+	"recipient":    {"kind": "recipient_kind"},
+	"request":      {"type": "case_type", "status": "case_state"},
+	"breach":       {"status": "breach_status"},
+	"mail":         {"status": "mail_state"},
+	"source":       {"key": "source"},
+	"custom_field": {"type": "field_type"},
+}
+
+// auditChanges lists the fields that differ between the logged before and
+// after, flattened ("texts.de.name"), by key.
+func auditChanges(lang, objectType string, before, after json.RawMessage) []auditChange {
+	b, a := map[string]string{}, map[string]string{}
+	flattenAudit(lang, objectType, "", "", decodeAudit(lang, objectType, before), b)
+	flattenAudit(lang, objectType, "", "", decodeAudit(lang, objectType, after), a)
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
 		}
-	case []any:
-		for i, e := range x {
-			x[i] = labelValues(lang, e, kind)
+	}
+	sort.Strings(keys)
+	var out []auditChange
+	for _, k := range keys {
+		if b[k] == a[k] {
+			continue
 		}
-	case string:
-		if kind == "event_type" {
-			return i18n.T(lang, "webhooks.type."+x)
-		}
-		if kind == "role" {
-			return i18n.T(lang, "role."+x)
-		}
-		if kind != "" {
-			return i18n.Label(lang, kind, x)
+		out = append(out, auditChange{Field: auditFieldLabel(lang, k), Before: b[k], After: a[k]})
+	}
+	return out
+}
+
+// decodeAudit reads a logged object; a built-in source is named in lang.
+func decodeAudit(lang, objectType string, raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	if m, ok := v.(map[string]any); ok && objectType == "source" {
+		if key, ok := m["key"].(string); ok {
+			if name, ok := m["name"].(string); ok {
+				m["name"] = sourceName(lang, ledger.Source{Key: key, Name: name})
+			}
 		}
 	}
 	return v
 }
 
-func newJSONView(lang, objectType string, raw json.RawMessage) *jsonView {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var v any
-	if json.Unmarshal(raw, &v) == nil {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if m, ok := v.(map[string]any); ok && objectType == "source" {
-			if key, ok := m["key"].(string); ok {
-				if name, ok := m["name"].(string); ok {
-					m["name"] = sourceName(lang, ledger.Source{Key: key, Name: name})
-				}
-				delete(m, "key")
+// flattenAudit writes into out each leaf of v under its dotted key, as a
+// reader says it; empty values are left out.
+func flattenAudit(lang, objectType, key, kind string, v any, out map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if typ, ok := x["type"].(string); ok && key == "actor" {
+			id, _ := x["id"].(string)
+			out[key] = actorLabel(lang, audit.Actor{Type: typ, ID: id})
+			return
+		}
+		for k, e := range x {
+			sub := k
+			if key != "" {
+				sub = key + "." + k
+			}
+			kd := auditValueKinds[k]
+			if o, ok := auditObjectKinds[objectType][k]; ok && key == "" {
+				kd = o
+			}
+			if key == "custom" || strings.HasPrefix(key, "custom.") {
+				kd = "" // staff-defined fields hold the staff's own values
+			}
+			flattenAudit(lang, objectType, sub, kd, e, out)
+		}
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			m := map[string]string{}
+			flattenAudit(lang, objectType, "", kind, e, m)
+			if s := m[""]; s != "" {
+				parts = append(parts, s)
 			}
 		}
-		if enc.Encode(labelValues(lang, v, "")) == nil {
-			raw = bytes.TrimSpace(b.Bytes())
+		if len(parts) > 0 {
+			out[key] = strings.Join(parts, ", ")
+		}
+	default:
+		if s := auditValue(lang, kind, x); s != "" {
+			out[key] = s
 		}
 	}
-	var compact, pretty bytes.Buffer
-	if err := json.Compact(&compact, raw); err != nil {
-		compact.Reset()
-		compact.Write(raw)
+}
+
+// auditValue is one logged value as a reader says it.
+func auditValue(lang, kind string, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if x {
+			return i18n.T(lang, "settings.yes")
+		}
+		return i18n.T(lang, "settings.no")
+	case float64:
+		if x == float64(int64(x)) {
+			return i18n.Number(lang, int64(x))
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case string:
+		switch {
+		case x == "":
+			return ""
+		case x == "[sensitive]":
+			return i18n.T(lang, "audit.value.sensitive")
+		case kind == "event_type":
+			return i18n.T(lang, "webhooks.type."+x)
+		case kind == "role":
+			return i18n.T(lang, "role."+x)
+		case kind == "field_type":
+			if i18n.Has(i18n.Reference, "settings.type."+x) {
+				return i18n.T(lang, "settings.type."+x)
+			}
+			return x
+		case kind == "actor":
+			typ, id, _ := strings.Cut(x, ":")
+			return actorLabel(lang, audit.Actor{Type: typ, ID: id})
+		case kind == "language":
+			if i18n.Has(i18n.Reference, "lang."+x) {
+				return i18n.T(lang, "lang."+x)
+			}
+			return x
+		case kind != "":
+			return i18n.Label(lang, kind, x)
+		}
+		if len(x) >= 20 && x[4] == '-' && x[10] == 'T' {
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				return i18n.DateTime(lang, t)
+			}
+		}
+		if len(x) == 10 && x[4] == '-' && x[7] == '-' {
+			if t, err := time.Parse(time.DateOnly, x); err == nil {
+				return i18n.Date(lang, t)
+			}
+		}
+		return x
 	}
-	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
-		pretty.Reset()
-		pretty.Write(raw)
+	return fmt.Sprint(v)
+}
+
+// auditFieldLabel names a flattened field: each part by its field label,
+// a language by its name, a staff-defined field by its key.
+func auditFieldLabel(lang, key string) string {
+	if labelled("field", key) {
+		return i18n.Label(lang, "field", key)
 	}
-	short := compact.String()
-	if utf8.RuneCountInString(short) > 60 {
-		short = string([]rune(short)[:60]) + "…"
+	parts := strings.Split(key, ".")
+	first := parts[0]
+	for i, part := range parts {
+		switch {
+		case i > 0 && first == "custom" && labelled("sensitive_field", part):
+			parts[i] = i18n.Label(lang, "sensitive_field", part)
+		case i > 0 && first == "custom":
+			// a staff-defined field: its key is the staff's own word
+		case i > 0 && first == "texts" && i18n.Has(i18n.Reference, "lang."+part):
+			parts[i] = i18n.T(lang, "lang."+part)
+		default:
+			parts[i] = i18n.Label(lang, "field", part)
+		}
 	}
-	return &jsonView{Short: short, Pretty: pretty.String()}
+	return strings.Join(parts, " › ")
+}
+
+// labelled reports whether value of kind has a label.
+func labelled(kind, value string) bool { return i18n.Label(i18n.Reference, kind, value) != value }
+
+// rawJSON is the stored JSON, indented, for the technical details.
+func rawJSON(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var b bytes.Buffer
+	if json.Indent(&b, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return b.String()
 }
 
 // auditFilter reads the filters of the audit log from the query; msg is a
@@ -202,7 +343,8 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, p page, rep
 	for i, ev := range evs {
 		row := auditRow{Event: ev}
 		if ev.Payload != nil {
-			row.Reason, row.Before, row.After = ev.Payload.Reason, newJSONView(p.Lang, ev.ObjectType, ev.Payload.Before), newJSONView(p.Lang, ev.ObjectType, ev.Payload.After)
+			row.Reason, row.Before, row.After = ev.Payload.Reason, rawJSON(ev.Payload.Before), rawJSON(ev.Payload.After)
+			row.Changes = auditChanges(p.Lang, ev.ObjectType, ev.Payload.Before, ev.Payload.After)
 		}
 		d.Events[i] = row
 	}

@@ -34,7 +34,8 @@ func TestAuditLogListsAndFilters(t *testing.T) {
 
 		code, page, _ := b.do("GET", "/audit", nil)
 		if code != 200 || !strings.Contains(page, `data-action="consent.granted">Consent given<`) || !strings.Contains(page, "signed at the Messe Hannover stand") ||
-			!strings.Contains(page, `data-action="person.create"`) || !strings.Contains(page, "<details>") {
+			!strings.Contains(page, `data-action="person.create"`) || !strings.Contains(page, "<dt>First name</dt><dd><ins>Hans</ins></dd>") ||
+			!strings.Contains(page, `<details class="raw"><summary>Technical details</summary>`) {
 			t.Fatalf("audit log: %d\n%s", code, page)
 		}
 		if !strings.Contains(page, `href="/audit"`) {

@@ -130,6 +130,12 @@ func (s *Server) saveRetentionSettings(w http.ResponseWriter, r *http.Request, p
 		s.renderRetention(w, r, p, d, http.StatusUnprocessableEntity)
 		return
 	}
+	if d.Form.Action != retention.ActionAnonymize && d.Form.Action != retention.ActionDelete {
+		msg := i18n.T(p.Lang, "retention.action.invalid", i18n.Label(p.Lang, "retention_action", retention.ActionAnonymize), i18n.Label(p.Lang, "retention_action", retention.ActionDelete))
+		d.Message, d.Errors = msg, []ledger.FieldError{{Field: "action", Message: msg}}
+		s.renderRetention(w, r, p, d, http.StatusUnprocessableEntity)
+		return
+	}
 	_, err = s.retention().SaveSettings(r.Context(), userActor(p), retention.Settings{InactiveDays: days, Action: d.Form.Action, Scheduled: d.Form.Scheduled})
 	if de, ok := ledger.AsError(err); ok {
 		d.Message, d.Errors = de.Message, de.Fields

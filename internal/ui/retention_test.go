@@ -40,7 +40,7 @@ func TestRetentionPage(t *testing.T) {
 		if code, page, _ := po.do("POST", "/retention/settings", url.Values{"csrf": {token}, "inactive_days": {"a year"}, "action": {"anonymize"}}); code != http.StatusUnprocessableEntity || !strings.Contains(page, "whole number of days") {
 			t.Fatalf("bad days: %d", code)
 		}
-		if code, page, _ := po.do("POST", "/retention/settings", url.Values{"csrf": {token}, "inactive_days": {"365"}, "action": {"shred"}}); code != http.StatusUnprocessableEntity || !strings.Contains(page, "anonymize or delete") {
+		if code, page, _ := po.do("POST", "/retention/settings", url.Values{"csrf": {token}, "inactive_days": {"365"}, "action": {"shred"}}); code != http.StatusUnprocessableEntity || !strings.Contains(page, "must be “anonymise” or “delete”") {
 			t.Fatalf("bad action: %d", code)
 		}
 		if code, _, h := po.do("POST", "/retention/settings", url.Values{"csrf": {token}, "inactive_days": {"365"}, "action": {"anonymize"}}); code != http.StatusSeeOther || h.Get("Location") != "/retention?saved=1" {

@@ -299,10 +299,31 @@ func (s *Server) erasurePreview(w http.ResponseWriter, r *http.Request, p page) 
 		return
 	}
 	for i, c := range plan.Changes {
-		if c.Key == "sensitive" {
+		switch c.Key {
+		case "sensitive":
 			plan.Changes[i].Detail = sensitiveLabels(p.Lang, c.Detail)
+		case "mail_unsent", "outbox":
+			plan.Changes[i].Detail = mailLabels(p.Lang, c.Detail)
 		}
 	}
 	p.Title, p.Data = i18n.T(p.Lang, "erasure.title", id), erasureData{Request: req, Plan: plan, Levels: []int{1, 2, 3}}
 	s.render(w, http.StatusOK, "erasure", p)
+}
+
+// mailLabels names, in a change's detail listing mails as "template
+// (state)", each template and state in lang.
+func mailLabels(lang, list string) string {
+	parts := strings.Split(list, "; ")
+	for i, item := range parts {
+		tpl, state, ok := strings.Cut(item, " (")
+		state, closed := strings.CutSuffix(state, ")")
+		if !ok || !closed {
+			continue
+		}
+		if i18n.Has(lang, "templates."+tpl) || i18n.Has(i18n.Reference, "templates."+tpl) {
+			tpl = i18n.T(lang, "templates."+tpl)
+		}
+		parts[i] = tpl + " (" + i18n.Label(lang, "mail_state", state) + ")"
+	}
+	return strings.Join(parts, "; ")
 }

@@ -48,6 +48,20 @@ func TestVisibleText(t *testing.T) {
 	}
 }
 
+// Raw data shown on demand in <pre class="raw"> is not read as words; any
+// other <pre> is.
+func TestVisibleTextSkipsRawData(t *testing.T) {
+	got := VisibleText(`<details><summary>Technische Details</summary><pre class="raw">{"legal_basis": "consent"}</pre></details><pre class="mail">Guten Tag</pre><pre>web_form</pre>`)
+	for _, w := range []string{"Technische Details", "Guten Tag", "web_form"} {
+		if !contains(got, w) {
+			t.Errorf("visible text %q lacks %q", got, w)
+		}
+	}
+	if contains(got, "legal_basis") || contains(got, "consent") {
+		t.Errorf("visible text %q holds the raw data", got)
+	}
+}
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func TestFindSingleEnglishLabelWords(t *testing.T) {
