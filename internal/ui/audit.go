@@ -53,7 +53,7 @@ var auditValueKinds = map[string]string{
 	"kind": "consent_state", "state": "consent_state", "legal_basis": "legal_basis", "default_legal_basis": "legal_basis",
 	"allowed_legal_bases": "legal_basis", "source": "source", "channel": "channel", "role": "role", "status": "person_status",
 	"event_types": "event_type", "traffic_light": "traffic_light", "action": "retention_action", "language": "language",
-	"created_by": "actor", "updated_by": "actor",
+	"created_by": "actor", "updated_by": "actor", "scopes": "scope",
 }
 
 // auditObjectKinds overrides auditValueKinds for fields whose values

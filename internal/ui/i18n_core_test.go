@@ -104,7 +104,7 @@ func TestCorePagesSpeakGermanAndDanish(t *testing.T) {
 
 		// Every role, an API token with every scope.
 		for _, r := range auth.Roles {
-			if _, err := e.auth.CreateUser(ctx, audit.System, "colleague-"+r+"@example.com", "Kollege "+r, r, password); err != nil {
+			if _, err := e.auth.CreateUser(ctx, audit.System, "colleague-"+r+"@example.com", "Kollege "+map[string]string{"admin": "Ada", "privacy_officer": "Pia", "staff": "Sven", "marketing": "Mia"}[r], r, password); err != nil {
 				t.Fatal(err)
 			}
 		}

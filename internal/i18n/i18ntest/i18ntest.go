@@ -181,7 +181,8 @@ func Check(t testing.TB, lang, where, text string, allowed ...string) {
 }
 
 // VisibleText is the text a reader sees in an HTML page: the tags, scripts,
-// styles and attribute values other than title, alt, placeholder,
+// styles, the contents of text areas (data being edited, like input values)
+// and attribute values other than title, alt, placeholder,
 // aria-label and value of buttons are dropped. So is raw data shown only
 // on demand, byte for byte as stored, in a <pre class="raw"> block (the
 // audit log's technical details): it is data, not words for the reader.
@@ -202,7 +203,7 @@ func VisibleText(html string) string {
 }
 
 var (
-	dropBlocks = regexp.MustCompile(`(?is)<(script|style|template)\b.*?</(script|style|template)>|<!--.*?-->|<pre\s[^>]*\bclass="(?:[^"]*\s)?raw(?:\s[^"]*)?"[^>]*>.*?</pre>`)
+	dropBlocks = regexp.MustCompile(`(?is)<(script|style|template|textarea)\b.*?</(script|style|template|textarea)>|<!--.*?-->|<pre\s[^>]*\bclass="(?:[^"]*\s)?raw(?:\s[^"]*)?"[^>]*>.*?</pre>`)
 	tagOrText  = regexp.MustCompile(`(?s)<([^>]*)>|[^<]+`)
 	readAttr   = regexp.MustCompile(`(?i)\b(title|alt|placeholder|aria-label)="([^"]*)"`)
 	unescape   = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&quot;", `"`, "&#39;", "'", "&nbsp;", " ").Replace
