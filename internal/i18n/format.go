@@ -201,3 +201,38 @@ func DayLong(lang, day string) string {
 	}
 	return w[t.Weekday()] + sep + Day(lang, day)
 }
+
+// Scalar writes a stored scalar as the reader does: yes and no, whole
+// numbers and decimals with the language's separators, nothing for nil.
+// ok is false for any other value (a text, a list), which the caller
+// writes itself.
+func Scalar(lang string, v any) (s string, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", true
+	case bool:
+		if x {
+			return T(lang, "settings.yes"), true
+		}
+		return T(lang, "settings.no"), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return Number(lang, int64(x)), true
+		}
+		return Decimal(lang, x, decimals(x)), true
+	case int64:
+		return Number(lang, x), true
+	case int:
+		return Number(lang, int64(x)), true
+	}
+	return "", false
+}
+
+// decimals is how many decimals f needs (at most 6).
+func decimals(f float64) int {
+	s := strconv.FormatFloat(math.Abs(f), 'f', -1, 64)
+	if _, frac, ok := strings.Cut(s, "."); ok {
+		return min(len(frac), 6)
+	}
+	return 0
+}

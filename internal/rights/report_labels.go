@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -136,39 +135,16 @@ func fieldLabel(lang string, f ledger.CustomField) string {
 // fieldValue writes a custom field's value as the reader writes it: yes
 // and no, dates and numbers in their language; text as it was typed.
 func fieldValue(lang, typ string, v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case bool:
-		if x {
-			return i18n.T(lang, "settings.yes")
-		}
-		return i18n.T(lang, "settings.no")
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return i18n.Number(lang, int64(x))
-		}
-		return i18n.Decimal(lang, x, decimals(x))
-	case int64:
-		return i18n.Number(lang, x)
-	case int:
-		return i18n.Number(lang, int64(x))
-	case string:
+	if s, ok := i18n.Scalar(lang, v); ok {
+		return s
+	}
+	if x, ok := v.(string); ok {
 		if typ == "date" {
 			return dayLabel(lang, x)
 		}
 		return x
 	}
 	return fmt.Sprint(v)
-}
-
-// decimals is how many decimals f needs (at most 6).
-func decimals(f float64) int {
-	s := strconv.FormatFloat(math.Abs(f), 'f', -1, 64)
-	if _, frac, ok := strings.Cut(s, "."); ok {
-		return min(len(frac), 6)
-	}
-	return 0
 }
 
 // dayLabel writes a calendar day stored as 2006-01-02 as the reader does;

@@ -159,19 +159,10 @@ func flattenAudit(lang, objectType, key, kind string, v any, out map[string]stri
 
 // auditValue is one logged value as a reader says it.
 func auditValue(lang, kind string, v any) string {
+	if s, ok := i18n.Scalar(lang, v); ok {
+		return s
+	}
 	switch x := v.(type) {
-	case nil:
-		return ""
-	case bool:
-		if x {
-			return i18n.T(lang, "settings.yes")
-		}
-		return i18n.T(lang, "settings.no")
-	case float64:
-		if x == float64(int64(x)) {
-			return i18n.Number(lang, int64(x))
-		}
-		return strconv.FormatFloat(x, 'f', -1, 64)
 	case string:
 		switch {
 		case x == "":
