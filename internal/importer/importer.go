@@ -202,6 +202,9 @@ func Run(ctx context.Context, l *ledger.Service, r io.Reader, opts Options) (Rep
 	}
 	header = append([]string(nil), header...)
 	for i := range header {
+		if err := input.Text(header[i]); err != nil {
+			return rep, fmt.Errorf("the header line, column %d: %w", i+1, err)
+		}
 		header[i] = strings.TrimSpace(header[i])
 	}
 
