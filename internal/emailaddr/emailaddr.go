@@ -107,7 +107,10 @@ func KeyOf(n string) string {
 		return n // the common case: the key is the address itself
 	}
 	if plus > 0 {
-		local = local[:plus]
+		// "anna.+news" keeps "anna": a local part never ends in a dot.
+		if base := strings.TrimRight(local[:plus], "."); base != "" {
+			local = base
+		}
 	}
 	if gmail {
 		local = strings.ReplaceAll(local, ".", "")

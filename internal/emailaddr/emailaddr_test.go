@@ -111,6 +111,7 @@ func TestKeySameMailbox(t *testing.T) {
 		{"anna@bücher.de", "ANNA@XN--BCHER-KVA.DE", " Anna <anna@Bücher.DE> ", "anna+news@bücher.de", `"Anna" <ANNA+X@xn--bcher-kva.de>`},
 		{"anna.berg@gmail.com", "annaberg@gmail.com", "Anna.Berg+news@googlemail.com", "a.n.n.a.b.e.r.g@GMAIL.com"},
 		{"jürgen@example.com", "Ju\u0308rgen@example.com", "JÜRGEN@EXAMPLE.COM"},
+		{"anna@example.com", "anna.+news@example.com"},
 	} {
 		want, err := Key(group[0])
 		if err != nil {
