@@ -275,7 +275,9 @@ func slowNormalize(s string) (string, error) {
 	if err != nil {
 		return "", ErrDomain
 	}
-	if !strings.Contains(ascii, ".") {
+	// The dot test again after mapping: "｡" and "．" become dots, so a
+	// domain typed as "ｼ｡" ends in one only now.
+	if !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") || strings.HasPrefix(ascii, ".") || strings.Contains(ascii, "..") {
 		return "", ErrSyntax
 	}
 	if len(local) > MaxLocalLength || len(local)+1+len(ascii) > MaxLength {
